@@ -50,5 +50,5 @@ kbuild_dir() {
 	local repo fl
 	repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 	fl=$1
-	echo "$SMC_CACHE/linux/build-$fl-$(cd "$repo" && hash_files kconfig/base.config "kconfig/$fl.config" scripts/kbuild)-$(ksrc_id)"
+	echo "$SMC_CACHE/linux/build-$fl-$(cd "$repo" && hash_files kconfig/base.config "kconfig/$fl.config")-$(ksrc_id)"
 }

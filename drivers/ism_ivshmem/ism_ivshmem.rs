@@ -178,11 +178,9 @@ impl pci::Driver for IsmIvshmemDriver {
             }))
         })
     }
-}
 
-impl Drop for IsmIvshmem<'_> {
-    fn drop(&mut self) {
-        dev_info!(self.pdev, "ivshmem peer {} unbound\n", self.shared.id);
+    fn unbind<'bound>(pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
+        dev_info!(pdev, "ivshmem peer {} unbinding\n", this.shared.id);
     }
 }
 

@@ -16,9 +16,9 @@ use kernel::{
 pub(crate) struct Smc;
 
 /// The state of one AF_SMC socket.
+#[pin_data]
 pub(crate) struct SmcSock {
     /// The IP version of the internal TCP connection.
-    #[expect(dead_code, reason = "used once sockets connect")]
     ip: IpVersion,
 }
 
@@ -32,6 +32,6 @@ impl Family for Smc {
             return Err(ESOCKTNOSUPPORT);
         }
         let ip = IpVersion::from_smcproto(protocol).ok_or(EPROTONOSUPPORT)?;
-        Ok(SmcSock { ip })
+        Ok(try_pin_init!(SmcSock { ip }))
     }
 }

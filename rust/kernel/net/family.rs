@@ -24,7 +24,6 @@ use crate::{
 };
 use core::{
     marker::PhantomPinned,
-    ptr::addr_of_mut,
     sync::atomic::{AtomicPtr, Ordering},
 };
 
@@ -68,16 +67,25 @@ impl SockType {
 ///
 /// struct Example;
 ///
+/// #[pin_data]
+/// struct ExampleSock {
+///     protocol: i32,
+/// }
+///
 /// impl Family for Example {
 ///     const FAMILY: u16 = kernel::bindings::AF_SMC as u16;
 ///     const NAME: &'static CStr = c"EXAMPLE";
-///     type Sock = u32;
+///     type Sock = ExampleSock;
 ///
-///     fn create(ty: SockType, protocol: i32, _kern: bool) -> Result<impl PinInit<u32, Error>> {
+///     fn create(
+///         ty: SockType,
+///         protocol: i32,
+///         _kern: bool,
+///     ) -> Result<impl PinInit<ExampleSock, Error>> {
 ///         if ty != SockType::Stream || protocol != 0 {
 ///             return Err(EPROTONOSUPPORT);
 ///         }
-///         Ok(7)
+///         Ok(try_pin_init!(ExampleSock { protocol }))
 ///     }
 /// }
 /// ```
@@ -95,11 +103,34 @@ pub trait Family: Sized + 'static {
     fn create(ty: SockType, protocol: i32, kern: bool) -> Result<impl PinInit<Self::Sock, Error>>;
 }
 
-/// A `struct sock` followed by the family's per-socket state: what `proto.obj_size` sizes.
-#[repr(C)]
-struct SockWithState<T> {
-    sk: Opaque<bindings::sock>,
-    state: T,
+/// Where a family's per-socket state sits: after the `struct sock`, aligned.
+///
+/// Object sizes and `struct sock` fields come from the C compiler's view of the structure
+/// (`SOCK_SIZE`, C helpers), not from bindgen's. Bindgen's layout of `struct sock` cannot be
+/// trusted on this configuration: a store to `sk_destruct` through it was seen to land on C's
+/// `sk_peer_cred`. So no Rust code here touches a `struct sock` field directly.
+const fn state_offset<T>() -> usize {
+    let align = core::mem::align_of::<T>();
+    bindings::SOCK_SIZE.div_ceil(align) * align
+}
+
+// `struct socket` fields are read and written from Rust: bindgen must agree with C on them.
+const _: () = {
+    use core::mem::offset_of;
+    assert!(offset_of!(bindings::socket, type_) == bindings::SOCKET_TYPE_OFFSET);
+    assert!(offset_of!(bindings::socket, sk) == bindings::SOCKET_SK_OFFSET);
+    assert!(offset_of!(bindings::socket, ops) == bindings::SOCKET_OPS_OFFSET);
+};
+
+/// Returns the per-socket state slot of `sk`.
+///
+/// # Safety
+///
+/// `sk` must be a `struct sock` allocated for family `F` (sized by `proto.obj_size`).
+unsafe fn state_ptr<F: Family>(sk: *mut bindings::sock) -> *mut F::Sock {
+    // SAFETY: Per the safety requirements the object extends past `state_offset()` by
+    // `size_of::<F::Sock>()` bytes.
+    unsafe { sk.cast::<u8>().add(state_offset::<F::Sock>()).cast() }
 }
 
 /// The registration currently live for each address family (`NPROTO` of them), so the
@@ -108,9 +139,13 @@ static REGISTERED: [AtomicPtr<Tables>; bindings::NPROTO as usize] =
     [const { AtomicPtr::new(core::ptr::null_mut()) }; bindings::NPROTO as usize];
 
 /// The C tables of one registered family.
+#[pin_data]
 struct Tables {
+    #[pin]
     proto: Opaque<bindings::proto>,
+    #[pin]
     family: Opaque<bindings::net_proto_family>,
+    #[pin]
     ops: Opaque<bindings::proto_ops>,
 }
 
@@ -156,7 +191,7 @@ impl<F: Family> Registration<F> {
 
 impl Tables {
     fn new<F: Family>(module: &'static ThisModule) -> impl PinInit<Self, Error> {
-        let family = usize::from(F::FAMILY);
+        let af = usize::from(F::FAMILY);
         try_pin_init!(&this in Self {
             proto <- Opaque::try_ffi_init(move |p: *mut bindings::proto| {
                 // SAFETY: `p` is valid for writes; all-zeroes is a valid `struct proto`.
@@ -172,18 +207,19 @@ impl Tables {
                         *d = *s as _;
                     }
                     (*p).owner = module.as_ptr();
-                    (*p).obj_size = core::mem::size_of::<SockWithState<F::Sock>>() as _;
+                    (*p).obj_size =
+                        (state_offset::<F::Sock>() + core::mem::size_of::<F::Sock>()) as _;
                 }
                 Ok(())
             }),
             family <- Opaque::try_ffi_init(move |p: *mut bindings::net_proto_family| {
-                if family >= bindings::NPROTO as usize {
+                if af >= bindings::NPROTO as usize {
                     return Err(EINVAL);
                 }
                 // SAFETY: `p` is valid for writes; all-zeroes is a valid `net_proto_family`.
                 unsafe {
                     p.write_bytes(0, 1);
-                    (*p).family = family as i32;
+                    (*p).family = af as i32;
                     (*p).create = Some(create_callback::<F>);
                     (*p).owner = module.as_ptr();
                 }
@@ -194,7 +230,7 @@ impl Tables {
                 // `sock_no_*()` functions have exactly the signatures of the slots they fill.
                 unsafe {
                     p.write_bytes(0, 1);
-                    (*p).family = family as i32;
+                    (*p).family = af as i32;
                     (*p).owner = module.as_ptr();
                     (*p).release = Some(release_callback::<F>);
                     (*p).bind = Some(bindings::sock_no_bind);
@@ -218,11 +254,11 @@ impl Tables {
                 // Publish the tables before `sock_register()` makes `create` reachable; only
                 // one registration per family can get this far (`sock_register()` is the
                 // arbiter), so a failed registration must leave the slot as it found it.
-                let old = REGISTERED[family].swap(tables, Ordering::AcqRel);
+                let old = REGISTERED[af].swap(tables, Ordering::AcqRel);
                 // SAFETY: `family` is initialised and stays pinned until `PinnedDrop`.
                 let ret = unsafe { bindings::sock_register((*tables).family.get()) };
                 if ret != 0 {
-                    REGISTERED[family].store(old, Ordering::Release);
+                    REGISTERED[af].store(old, Ordering::Release);
                     // SAFETY: Registered above, and no socket can use it.
                     unsafe { bindings::proto_unregister((*tables).proto.get()) };
                     return Err(Error::from_errno(ret));
@@ -280,10 +316,11 @@ unsafe extern "C" fn create_callback<F: Family>(
         if sk.is_null() {
             return Err(ENOMEM);
         }
-        let outer = sk.cast::<SockWithState<F::Sock>>();
-        // SAFETY: `sk_alloc()` sized the object by `proto.obj_size`, i.e. a whole
-        // `SockWithState<F::Sock>`; the state slot is uninitialised and is not moved later.
-        let res = unsafe { init.__pinned_init(addr_of_mut!((*outer).state)) };
+        // Objects come from kmalloc, aligned to at least `ARCH_KMALLOC_MINALIGN`.
+        const { assert!(core::mem::align_of::<F::Sock>() <= bindings::ARCH_KMALLOC_MINALIGN) };
+        // SAFETY: `sk_alloc()` sized the object by `proto.obj_size`; the state slot is
+        // uninitialised, suitably aligned (above), and never moves.
+        let res = unsafe { init.__init(state_ptr::<F>(sk)) };
         if let Err(e) = res {
             // SAFETY: `sk` came from `sk_alloc()` above and nothing else knows it.
             unsafe { bindings::sk_free(sk) };
@@ -293,8 +330,8 @@ unsafe extern "C" fn create_callback<F: Family>(
         unsafe {
             (*sock).ops = (*tables).ops.get();
             bindings::sock_init_data(sock, sk);
-            (*sk).sk_protocol = protocol as u16;
-            (*sk).sk_destruct = Some(destruct_callback::<F>);
+            bindings::sk_set_protocol(sk, protocol as u16);
+            bindings::sk_set_destruct(sk, Some(destruct_callback::<F>));
         }
         Ok(0)
     })
@@ -306,10 +343,9 @@ unsafe extern "C" fn create_callback<F: Family>(
 ///
 /// Called once, by `__sk_destruct()`, for a `struct sock` created by `create_callback::<F>`.
 unsafe extern "C" fn destruct_callback<F: Family>(sk: *mut bindings::sock) {
-    let outer = sk.cast::<SockWithState<F::Sock>>();
     // SAFETY: The state was initialised by `create_callback` (which only installs this
     // destructor once it was) and nothing uses it any more.
-    unsafe { core::ptr::drop_in_place(addr_of_mut!((*outer).state)) };
+    unsafe { core::ptr::drop_in_place(state_ptr::<F>(sk)) };
 }
 
 /// `proto_ops::release`: detaches the `struct sock` from the closing socket.

@@ -73,7 +73,7 @@ extern "C" fn handle_vector<T: VectorHandler>(_irq: i32, ptr: *mut c_void) -> bi
     // SAFETY: `ptr` is the cookie passed to `request_irq()`, a `Cookie<T>` that lives until after
     // `free_irq()` returns (type invariants of `Vectors`).
     let cookie = unsafe { &*ptr.cast::<Cookie<T>>() };
-    cookie.handler.handle(cookie.vector) as bindings::irqreturn_t
+    bindings::irqreturn_t(cookie.handler.handle(cookie.vector) as crate::ffi::c_uint)
 }
 
 impl Device<device::Bound> {
@@ -113,7 +113,7 @@ impl Device<device::Bound> {
         handler: Arc<T>,
     ) -> Result<u16> {
         // Allocate the cookies before the vectors, so nothing needs undoing if this fails.
-        let mut cookies = KVec::with_capacity(usize::from(max), GFP_KERNEL)?;
+        let cookies = KVec::with_capacity(usize::from(max), GFP_KERNEL)?;
 
         let nvec = {
             let vecs = self.alloc_irq_vectors(u32::from(min), u32::from(max), types)?;

@@ -2,9 +2,14 @@
 # The ivshmem ISM driver: binds the ivshmem-doorbell device, maps its shared
 # memory, learns its peer ID, and takes a doorbell rung by the other VM.
 set -u
+fails=0
 check() { # name command...
 	name=$1; shift
-	if "$@" >/tmp/t.out 2>&1; then echo "TEST $name PASS"; else echo "TEST $name FAIL"; sed 's/^/    /' /tmp/t.out; fi
+	if "$@" >/tmp/t.out 2>&1; then
+		echo "TEST $name PASS"
+	else
+		echo "TEST $name FAIL"; sed 's/^/    /' /tmp/t.out; fails=$((fails + 1))
+	fi
 }
 
 check ism-ivshmem-load modprobe ism_ivshmem
@@ -47,4 +52,4 @@ sleep 2
 check ism-ivshmem-unload rmmod ism_ivshmem
 check ism-ivshmem-reload modprobe ism_ivshmem
 check ism-ivshmem-unload-again rmmod ism_ivshmem
-exit 0
+exit $fails

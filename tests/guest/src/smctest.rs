@@ -3,8 +3,7 @@
 //! Each check prints `TEST <name> PASS` or `TEST <name> FAIL: <why>`, the
 //! convention the VM rig counts. The exit code is non-zero if any failed.
 //!
-//! Usage: `smctest skeleton` (the socket family before data transfer exists),
-//! `smctest no-family` (AF_SMC is not registered).
+//! Usage: `smctest skeleton` (the socket family before data transfer exists).
 
 use std::io::Error;
 use std::process::ExitCode;
@@ -168,25 +167,12 @@ fn skeleton(report: &mut Report) {
     report.check("smc-socket-churn", ok);
 }
 
-/// AF_SMC is not registered: `socket()` fails with `EAFNOSUPPORT`.
-fn no_family(report: &mut Report) {
-    report.check(
-        "smc-no-family",
-        match socket(AF_SMC, libc::SOCK_STREAM, 0) {
-            Ok(_) => Err("socket(AF_SMC) succeeded".into()),
-            Err(e) if e == libc::EAFNOSUPPORT => Ok(()),
-            Err(e) => Err(errname(e)),
-        },
-    );
-}
-
 fn main() -> ExitCode {
     let mut report = Report::default();
     match std::env::args().nth(1).as_deref() {
         Some("skeleton") => skeleton(&mut report),
-        Some("no-family") => no_family(&mut report),
         _ => {
-            eprintln!("usage: smctest skeleton|no-family");
+            eprintln!("usage: smctest skeleton");
             return ExitCode::from(2);
         }
     }

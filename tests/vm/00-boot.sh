@@ -1,5 +1,6 @@
 # vms: 2
 # timeout: 900
+# append: kunit.filter_glob=smc_rs*
 # Smoke test of the VM rig: boot, the virtio link between the VMs, the
 # ivshmem device, and the C smc module. Runs on both VMs (VM_ROLE host or
 # guest); also works with one VM (no link test then).

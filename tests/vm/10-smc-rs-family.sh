@@ -1,4 +1,5 @@
 # vms: 1
+# append: kunit.filter_glob=smc_rs*
 # The Rust AF_SMC module: registers family 43, sockets open and close, every
 # other call is EOPNOTSUPP for now; it and the C smc module exclude each other.
 # (socket(AF_SMC) autoloads the C smc when no module owns the family, so

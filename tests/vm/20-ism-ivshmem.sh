@@ -1,4 +1,5 @@
 # vms: 2
+# append: kunit.filter_glob=smc_rs*
 # The ivshmem ISM driver: binds the ivshmem-doorbell device, maps its shared
 # memory, learns its peer ID, and takes a doorbell rung by the other VM.
 set -u

@@ -6,7 +6,11 @@
 //!
 //! - [`family`]: the AF_SMC socket family as the socket layer sees it.
 //! - [`proto`]: what `socket(2)` arguments select, as plain Rust.
+//! - [`clc`]: the CLC handshake messages on the wire, as plain Rust (the
+//!   `smc-wire` crate in `wire/`, also tested and fuzzed in userspace).
 
+#[path = "wire/src/clc.rs"]
+pub mod clc;
 mod family;
 mod proto;
 

@@ -5,15 +5,7 @@
 # (socket(AF_SMC) autoloads the C smc when no module owns the family, so
 # smc_rs is loaded before any AF_SMC socket is made.)
 set -u
-fails=0
-check() { # name command...
-	name=$1; shift
-	if "$@" >/tmp/t.out 2>&1; then
-		echo "TEST $name PASS"
-	else
-		echo "TEST $name FAIL"; sed 's/^/    /' /tmp/t.out; fails=$((fails + 1))
-	fi
-}
+. "$EXTRA/checks.inc"
 loaded() { grep -q "^$1 " /proc/modules; }
 refused() { # module: modprobe fails and the module is not loaded
 	modinfo "$1" >/dev/null || { echo "no module $1"; return 1; }

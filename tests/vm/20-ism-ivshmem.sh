@@ -3,15 +3,7 @@
 # The ivshmem ISM driver: binds the ivshmem-doorbell device, maps its shared
 # memory, learns its peer ID, and takes a doorbell rung by the other VM.
 set -u
-fails=0
-check() { # name command...
-	name=$1; shift
-	if "$@" >/tmp/t.out 2>&1; then
-		echo "TEST $name PASS"
-	else
-		echo "TEST $name FAIL"; sed 's/^/    /' /tmp/t.out; fails=$((fails + 1))
-	fi
-}
+. "$EXTRA/checks.inc"
 
 check ism-ivshmem-load modprobe ism_ivshmem
 dev=$(ls -d /sys/kernel/debug/ism_ivshmem/* 2>/dev/null | head -1)

@@ -251,14 +251,26 @@ impl Tables {
                 // SAFETY: `proto` is initialised; it stays pinned until `PinnedDrop`
                 // unregisters it.
                 to_result(unsafe { bindings::proto_register((*tables).proto.get(), 0) })?;
-                // Publish the tables before `sock_register()` makes `create` reachable; only
-                // one registration per family can get this far (`sock_register()` is the
-                // arbiter), so a failed registration must leave the slot as it found it.
-                let old = REGISTERED[af].swap(tables, Ordering::AcqRel);
+                // Publish the tables before `sock_register()` makes `create` reachable. The
+                // slot is only ever claimed when empty, so a second Rust registration of the
+                // same family can never redirect the first one's sockets.
+                if REGISTERED[af]
+                    .compare_exchange(
+                        core::ptr::null_mut(),
+                        tables,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    )
+                    .is_err()
+                {
+                    // SAFETY: Registered above, and no socket can use it.
+                    unsafe { bindings::proto_unregister((*tables).proto.get()) };
+                    return Err(EEXIST);
+                }
                 // SAFETY: `family` is initialised and stays pinned until `PinnedDrop`.
                 let ret = unsafe { bindings::sock_register((*tables).family.get()) };
                 if ret != 0 {
-                    REGISTERED[af].store(old, Ordering::Release);
+                    REGISTERED[af].store(core::ptr::null_mut(), Ordering::Release);
                     // SAFETY: Registered above, and no socket can use it.
                     unsafe { bindings::proto_unregister((*tables).proto.get()) };
                     return Err(Error::from_errno(ret));

@@ -426,6 +426,17 @@ impl<'a> Wr<'a> {
         Self { out, pos: 0 }
     }
 
+    /// A writer for a message of `len` bytes, if `out` can hold it.
+    fn for_message(out: &'a mut [u8], len: usize) -> Result<Self, EncodeError> {
+        if out.len() < len {
+            return Err(EncodeError::BufferTooSmall {
+                needed: len,
+                available: out.len(),
+            });
+        }
+        Ok(Self::new(out))
+    }
+
     fn put(&mut self, data: &[u8]) -> Result<(), EncodeError> {
         let available = self.out.len();
         let end = self.pos.saturating_add(data.len());
@@ -1431,13 +1442,7 @@ impl Proposal {
     /// the SMC-D area (`iparea_offset` 0).
     pub fn encode(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
         let len = self.encoded_len()?;
-        if out.len() < len {
-            return Err(EncodeError::BufferTooSmall {
-                needed: len,
-                available: out.len(),
-            });
-        }
-        let mut w = Wr::new(out);
+        let mut w = Wr::for_message(out, len)?;
         write_header(
             &mut w,
             self.eyecatcher,
@@ -2021,13 +2026,7 @@ impl AcceptConfirm {
     /// returns the number of bytes written.
     pub fn encode(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
         let len = self.encoded_len()?;
-        if out.len() < len {
-            return Err(EncodeError::BufferTooSmall {
-                needed: len,
-                available: out.len(),
-            });
-        }
-        let mut w = Wr::new(out);
+        let mut w = Wr::for_message(out, len)?;
         let typev2 = if self.first_contact {
             FIRST_CONTACT_MASK
         } else {
@@ -2371,13 +2370,7 @@ impl Decline {
     /// Encodes the decline; returns the number of bytes written.
     pub fn encode(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
         let len = self.encoded_len()?;
-        if out.len() < len {
-            return Err(EncodeError::BufferTooSmall {
-                needed: len,
-                available: out.len(),
-            });
-        }
-        let mut w = Wr::new(out);
+        let mut w = Wr::for_message(out, len)?;
         let typev2 = if self.first_contact {
             FIRST_CONTACT_MASK
         } else {

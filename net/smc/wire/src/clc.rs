@@ -2032,18 +2032,21 @@ impl AcceptConfirm {
         } else {
             0
         };
+        let ty = match &self.body {
+            AcceptConfirmBody::SmcD(_) => SmcType::D,
+            AcceptConfirmBody::SmcR(_) => SmcType::R,
+        };
+        write_header(
+            &mut w,
+            self.eyecatcher,
+            self.kind.msg_type(),
+            len,
+            self.version,
+            typev2,
+            ty.bits(),
+        )?;
         match &self.body {
             AcceptConfirmBody::SmcD(d) => {
-                let ty = SmcType::D.bits();
-                write_header(
-                    &mut w,
-                    self.eyecatcher,
-                    self.kind.msg_type(),
-                    len,
-                    self.version,
-                    typev2,
-                    ty,
-                )?;
                 w.be64(d.gid)?;
                 w.be64(d.token)?;
                 w.u8(d.dmbe_idx)?;
@@ -2063,16 +2066,6 @@ impl AcceptConfirm {
                 }
             }
             AcceptConfirmBody::SmcR(r) => {
-                let ty = SmcType::R.bits();
-                write_header(
-                    &mut w,
-                    self.eyecatcher,
-                    self.kind.msg_type(),
-                    len,
-                    self.version,
-                    typev2,
-                    ty,
-                )?;
                 r.local.write(&mut w)?;
                 w.be24("qpn", r.qpn)?;
                 w.be32(r.rmb_rkey)?;

@@ -24,7 +24,8 @@ Doorbell server for QEMU's ivshmem-doorbell device.
   --size SIZE     shared-memory size in bytes, optional suffix K, M or G
                   (powers of 1024); must be a power of two, at least 4K
   --vectors N     eventfds (interrupt vectors) per peer, 1..=64 (default 4)
-  --keep          keep the file's contents (default: zero them on start)
+  --keep          keep the file's contents (default: zero them on start),
+                  except the presence bitmap, which is always cleared
   --verbose       log every connect and disconnect to stderr
   -h, --help      print this help
 

@@ -11,6 +11,7 @@
 
 mod cli;
 mod peers;
+mod presence;
 mod protocol;
 mod server;
 mod shm;
@@ -52,6 +53,15 @@ fn run(args: cli::Args) -> Result<(), String> {
 
     let shm = shm::open(&args.shm, args.size, args.keep)
         .map_err(|e| format!("cannot open shared memory {}: {e}", args.shm.display()))?;
+    let presence = presence::Presence::new(&shm, args.keep)
+        .map_err(|e| format!("cannot map the presence table: {e}"))?;
+    if presence.is_none() {
+        eprintln!(
+            "ivshmem-server: warning: shared memory smaller than {:#x} bytes, \
+             no presence table",
+            presence::TABLE_END
+        );
+    }
     let listener = server::bind(&args.socket)
         .map_err(|e| format!("cannot listen on {}: {e}", args.socket.display()))?;
 
@@ -70,7 +80,7 @@ fn run(args: cli::Args) -> Result<(), String> {
         vectors: args.vectors,
         verbose: args.verbose,
     };
-    Server::new(config, listener, shm)
+    Server::new(config, listener, shm, presence)
         .run(&signals)
         .map_err(|e| format!("poll loop failed: {e}"))
 }

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 
 /// Number of distinct peer IDs (0..=65535).
@@ -106,6 +106,30 @@ pub fn create_vectors(n: usize) -> io::Result<Vec<OwnedFd>> {
             }
         })
         .collect()
+}
+
+/// Rings a doorbell: adds 1 to the counter of the eventfd `fd`, as QEMU
+/// does for a guest's doorbell write, which makes the owning guest raise
+/// that vector's interrupt.
+pub fn ring(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let one = 1u64.to_ne_bytes();
+    loop {
+        // SAFETY: writes 8 bytes from a local buffer of that size.
+        let n = unsafe { libc::write(fd.as_raw_fd(), one.as_ptr().cast(), one.len()) };
+        if n < 0 {
+            let err = io::Error::last_os_error();
+            if err.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(err);
+        }
+        if n as usize != one.len() {
+            return Err(io::Error::other(format!(
+                "short eventfd write of {n} bytes"
+            )));
+        }
+        return Ok(());
+    }
 }
 
 /// One connected client.
@@ -253,6 +277,19 @@ mod tests {
         assert_eq!(a.used, ID_COUNT);
         assert!(a.release(1234));
         assert_eq!(a.allocate(), Ok(1234));
+    }
+
+    #[test]
+    fn ring_adds_one() {
+        use std::os::fd::AsFd;
+        let fds = create_vectors(1).unwrap();
+        ring(fds[0].as_fd()).unwrap();
+        ring(fds[0].as_fd()).unwrap();
+        let mut b = [0u8; 8];
+        // SAFETY: 8-byte read into a local buffer.
+        let n = unsafe { libc::read(fds[0].as_raw_fd(), b.as_mut_ptr().cast(), 8) };
+        assert_eq!(n, 8);
+        assert_eq!(u64::from_ne_bytes(b), 2);
     }
 
     #[test]

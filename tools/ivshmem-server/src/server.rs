@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::peers::{self, PeerTable};
+use crate::presence::{self, Presence};
 use crate::protocol;
 
 /// How long a send to one client may block before that client is dropped.
@@ -133,6 +134,8 @@ pub struct Server {
     listener: UnixListener,
     /// The shared-memory file sent to every client.
     shm: File,
+    /// The presence table in `shm`, if the file is large enough for one.
+    presence: Option<Presence>,
     /// Connected clients.
     peers: PeerTable,
     /// While set, accepting is suspended until this instant (after EMFILE).
@@ -140,12 +143,19 @@ pub struct Server {
 }
 
 impl Server {
-    /// A server on a bound `listener` handing out `shm`.
-    pub fn new(config: Config, listener: UnixListener, shm: File) -> Self {
+    /// A server on a bound `listener` handing out `shm`, maintaining the
+    /// presence table `presence` (mapped from `shm`) if there is one.
+    pub fn new(
+        config: Config,
+        listener: UnixListener,
+        shm: File,
+        presence: Option<Presence>,
+    ) -> Self {
         Server {
             config,
             listener,
             shm,
+            presence,
             peers: PeerTable::new(),
             accept_paused_until: None,
         }
@@ -307,6 +317,9 @@ impl Server {
     /// with the newcomer's eventfds; finally the newcomer receives (5) its
     /// own ID once per vector with its own eventfds.
     ///
+    /// Before any of this the newcomer is marked present in the presence
+    /// table, so that it sees itself there as soon as it has the memory.
+    ///
     /// A client whose send fails is dropped; the others are told it left
     /// only if they had been told it arrived.
     fn accept_one(&mut self, sock: UnixStream) {
@@ -331,6 +344,9 @@ impl Server {
                 return;
             }
         };
+        if let Some(presence) = &self.presence {
+            presence.set(id);
+        }
         let new = self.peers.get(id).expect("just inserted");
 
         // Steps 1-4, to the newcomer.
@@ -370,9 +386,11 @@ impl Server {
         self.remove_peers(gone);
     }
 
-    /// Removes the given peers, closing their sockets and eventfds, and
-    /// sends each remaining peer a disconnect notification for every
-    /// removed peer that had been announced. Peers whose notification send
+    /// Removes the given peers, closing their sockets and eventfds. For
+    /// each removed peer, clears it in the presence table (bumping the
+    /// epoch) and then rings the departure doorbell of every remaining
+    /// peer, and sends each remaining peer a disconnect notification if
+    /// the removed peer had been announced. Peers whose notification send
     /// fails are removed in turn.
     fn remove_peers(&mut self, mut gone: Vec<u16>) {
         while let Some(id) = gone.pop() {
@@ -381,6 +399,18 @@ impl Server {
             };
             if self.config.verbose {
                 log!("peer {id} disconnected ({} connected)", self.peers.len());
+            }
+            if let Some(presence) = &self.presence {
+                presence.clear(id);
+                for other in self.peers.iter().filter(|p| !gone.contains(&p.id)) {
+                    let vector = presence::departure_vector(other.vectors.len());
+                    let Some(fd) = other.vectors.get(vector) else {
+                        continue;
+                    };
+                    if let Err(e) = peers::ring(fd.as_fd()) {
+                        log!("peer {}: cannot ring vector {vector}: {e}", other.id);
+                    }
+                }
             }
             if peer.announced {
                 let mut failed = Vec::new();

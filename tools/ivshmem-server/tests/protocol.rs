@@ -8,7 +8,7 @@ use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::mem;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -21,6 +21,17 @@ const VECTORS: usize = 3;
 const SIZE: u64 = 1 << 20;
 /// Upper bound on any single wait in these tests.
 const TIMEOUT: Duration = Duration::from_secs(10);
+
+// The server's presence table in the shared memory (all integers
+// little-endian): magic, epoch, and one bit per peer ID.
+/// Offset of the magic number, the bytes `1IVSVPR1`.
+const MAGIC_OFFSET: usize = 0x800;
+/// Offset of the `u64` epoch.
+const EPOCH_OFFSET: usize = 0x808;
+/// Offset of the bitmap: peer p is bit p % 8 of byte BITMAP_OFFSET + p / 8.
+const BITMAP_OFFSET: usize = 0x1000;
+/// End of the bitmap.
+const TABLE_END: usize = 0x3000;
 
 /// A scratch directory removed on drop.
 struct TempDir(PathBuf);
@@ -56,6 +67,13 @@ struct Server {
 impl Server {
     /// Starts the server with `extra` arguments and waits for `ready`.
     fn start(dir: &TempDir, extra: &[&str]) -> Server {
+        Self::start_with(dir, "1M", VECTORS, extra)
+    }
+
+    /// Starts the server with a shared memory of `size` (as given on the
+    /// command line), `vectors` vectors per peer and `extra` arguments,
+    /// and waits for `ready`.
+    fn start_with(dir: &TempDir, size: &str, vectors: usize, extra: &[&str]) -> Server {
         let socket = dir.path("ivshmem.sock");
         let shm = dir.path("shm");
         let mut child = Command::new(env!("CARGO_BIN_EXE_ivshmem-server"))
@@ -65,9 +83,9 @@ impl Server {
             .arg(&shm)
             .args([
                 "--size",
-                "1M",
+                size,
                 "--vectors",
-                &VECTORS.to_string(),
+                &vectors.to_string(),
                 "--verbose",
             ])
             .args(extra)
@@ -197,11 +215,16 @@ type Expected = (i64, bool);
 ///    0..N-1 in order);
 /// 5. the client's own ID N times, each with an fd (vectors 0..N-1).
 fn expected_on_connect(me: i64, others: &[i64]) -> Vec<Expected> {
+    expected_on_connect_n(me, others, VECTORS)
+}
+
+/// [`expected_on_connect`] with `n` vectors per peer.
+fn expected_on_connect_n(me: i64, others: &[i64], n: usize) -> Vec<Expected> {
     let mut v = vec![(0, false), (me, false), (-1, true)];
     for &o in others {
-        v.extend(std::iter::repeat_n((o, true), VECTORS));
+        v.extend(std::iter::repeat_n((o, true), n));
     }
-    v.extend(std::iter::repeat_n((me, true), VECTORS));
+    v.extend(std::iter::repeat_n((me, true), n));
     v
 }
 
@@ -274,6 +297,9 @@ fn two_clients_full_sequence_and_disconnect() {
         .read_to_end(&mut contents)
         .unwrap();
     assert_eq!(contents.len() as u64, SIZE);
+    // Zeroed, but for the presence table's magic number.
+    assert_eq!(&contents[MAGIC_OFFSET..MAGIC_OFFSET + 8], b"1IVSVPR1");
+    contents[MAGIC_OFFSET..MAGIC_OFFSET + 8].fill(0);
     assert!(contents.iter().all(|&b| b == 0), "shared memory zeroed");
 
     // Client A: the first client receives ID zero (spec, "The ivshmem
@@ -455,4 +481,188 @@ fn refuses_to_replace_a_non_socket() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(fs::read(dir.path("ivshmem.sock")).unwrap(), b"precious");
+}
+
+/// The whole shared-memory file, read through the file system.
+fn shm_bytes(path: &Path) -> Vec<u8> {
+    fs::read(path).unwrap()
+}
+
+/// The presence table's epoch in `bytes`.
+fn epoch(bytes: &[u8]) -> u64 {
+    u64::from_le_bytes(bytes[EPOCH_OFFSET..EPOCH_OFFSET + 8].try_into().unwrap())
+}
+
+/// Whether `bytes` mark peer `p` present.
+fn present(bytes: &[u8], p: usize) -> bool {
+    bytes[BITMAP_OFFSET + p / 8] & (1 << (p % 8)) != 0
+}
+
+/// The IDs `bytes` mark present.
+fn present_ids(bytes: &[u8]) -> Vec<usize> {
+    (0..(TABLE_END - BITMAP_OFFSET) * 8)
+        .filter(|&p| present(bytes, p))
+        .collect()
+}
+
+/// Whether byte `i` of the file belongs to the presence table.
+fn in_table(i: usize) -> bool {
+    (MAGIC_OFFSET..EPOCH_OFFSET + 8).contains(&i) || (BITMAP_OFFSET..TABLE_END).contains(&i)
+}
+
+/// Waits up to `timeout` for `fd` to become readable.
+fn readable_within(fd: &OwnedFd, timeout: Duration) -> bool {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    let n = unsafe { libc::poll(&mut pfd, 1, timeout.as_millis() as i32) };
+    assert!(n >= 0, "poll: {}", std::io::Error::last_os_error());
+    n == 1
+}
+
+#[test]
+fn presence_bit_set_before_greeting_and_departure_rings_vector_1() {
+    let dir = TempDir::new();
+    let server = Server::start_with(&dir, "16K", VECTORS, &[]);
+    let bytes = shm_bytes(&server.shm);
+    assert_eq!(bytes.len(), 16384);
+    assert_eq!(&bytes[MAGIC_OFFSET..MAGIC_OFFSET + 8], b"1IVSVPR1");
+    assert_eq!(epoch(&bytes), 0);
+    assert_eq!(present_ids(&bytes), []);
+
+    // Each newcomer is marked present (and the epoch bumped) before the
+    // first message of its greeting is sent.
+    let a = server.connect();
+    recv_expected(&a, &[(0, false)]);
+    let bytes = shm_bytes(&server.shm);
+    assert_eq!((present_ids(&bytes), epoch(&bytes)), (vec![0], 1));
+    recv_expected(&a, &expected_on_connect(0, &[])[1..]);
+
+    let b = server.connect();
+    recv_expected(&b, &[(0, false)]);
+    let bytes = shm_bytes(&server.shm);
+    assert_eq!((present_ids(&bytes), epoch(&bytes)), (vec![0, 1], 2));
+    let b_msgs = recv_expected(&b, &expected_on_connect(1, &[0])[1..]);
+    recv_expected(&a, &expected_peer_connect(1));
+
+    let c = server.connect();
+    let c_msgs = recv_expected(&c, &expected_on_connect(2, &[0, 1]));
+    recv_expected(&a, &expected_peer_connect(2));
+    recv_expected(&b, &expected_peer_connect(2));
+    let bytes = shm_bytes(&server.shm);
+    assert_eq!((present_ids(&bytes), epoch(&bytes)), (vec![0, 1, 2], 3));
+
+    // b_msgs lacks the version message; both skip ID, shm and others' vectors.
+    let b_own = vector_fds(&b_msgs[2 + VECTORS..]);
+    let c_own = vector_fds(&c_msgs[3 + 2 * VECTORS..]);
+    assert!(b_own
+        .iter()
+        .chain(&c_own)
+        .all(|fd| eventfd_read(fd).is_none()));
+
+    // A leaves: its bit is cleared and the epoch bumped, then vector 1 of
+    // each remaining peer is rung, and the disconnect notices still come.
+    drop(a);
+    for (sock, own) in [(&b, &b_own), (&c, &c_own)] {
+        assert!(readable_within(own[1], TIMEOUT), "vector 1 rung");
+        let bytes = shm_bytes(&server.shm);
+        assert_eq!((present_ids(&bytes), epoch(&bytes)), (vec![1, 2], 4));
+        let counters: Vec<Option<u64>> = own.iter().map(|fd| eventfd_read(fd)).collect();
+        assert_eq!(counters, [None, Some(1), None]);
+        recv_expected(sock, &[(0, false)]);
+        assert_nothing_pending(sock);
+    }
+
+    // C leaves: B alone is rung.
+    drop(c_msgs);
+    drop(c);
+    assert!(readable_within(b_own[1], TIMEOUT));
+    let bytes = shm_bytes(&server.shm);
+    assert_eq!((present_ids(&bytes), epoch(&bytes)), (vec![1], 5));
+    assert_eq!(eventfd_read(b_own[1]), Some(1));
+    recv_expected(&b, &[(2, false)]);
+
+    // Nothing outside the table was written.
+    let bytes = shm_bytes(&server.shm);
+    assert!(bytes
+        .iter()
+        .enumerate()
+        .all(|(i, &byte)| byte == 0 || in_table(i)));
+
+    // On shutdown the table is left as it is (the peers may carry on).
+    drop(b_msgs);
+    assert_eq!(server.stop(libc::SIGTERM).code(), Some(0));
+    let bytes = fs::read(dir.path("shm")).unwrap();
+    assert_eq!((present_ids(&bytes), epoch(&bytes)), (vec![1], 5));
+}
+
+#[test]
+fn presence_with_one_vector_rings_vector_0() {
+    let dir = TempDir::new();
+    let server = Server::start_with(&dir, "16K", 1, &[]);
+    let a = server.connect();
+    recv_expected(&a, &expected_on_connect_n(0, &[], 1));
+    let b = server.connect();
+    let b_msgs = recv_expected(&b, &expected_on_connect_n(1, &[0], 1));
+    recv_expected(&a, &[(1, true)]);
+    let b_own = b_msgs[4].fd.as_ref().unwrap();
+    drop(a);
+    assert!(readable_within(b_own, TIMEOUT));
+    assert_eq!(eventfd_read(b_own), Some(1));
+    recv_expected(&b, &[(0, false)]);
+    let bytes = shm_bytes(&server.shm);
+    assert_eq!((present_ids(&bytes), epoch(&bytes)), (vec![1], 3));
+    assert_eq!(server.stop(libc::SIGTERM).code(), Some(0));
+}
+
+#[test]
+fn keep_clears_presence_table_and_nothing_else() {
+    let dir = TempDir::new();
+    // A previous run's file: stale presence bits, an epoch, data everywhere.
+    let mut old: Vec<u8> = (0..16384usize).map(|i| (i * 7 + 3) as u8).collect();
+    old[EPOCH_OFFSET..EPOCH_OFFSET + 8].copy_from_slice(&41u64.to_le_bytes());
+    fs::write(dir.path("shm"), &old).unwrap();
+
+    let server = Server::start_with(&dir, "16K", VECTORS, &["--keep"]);
+    let bytes = shm_bytes(&server.shm);
+    assert_eq!(&bytes[MAGIC_OFFSET..MAGIC_OFFSET + 8], b"1IVSVPR1");
+    assert_eq!(epoch(&bytes), 42);
+    assert_eq!(present_ids(&bytes), []);
+    for (i, (&now, &was)) in bytes.iter().zip(&old).enumerate() {
+        assert!(in_table(i) || now == was, "byte {i:#x} changed");
+    }
+
+    let a = server.connect();
+    recv_expected(&a, &expected_on_connect(0, &[]));
+    // Peer 0 is bit 0 of the first little-endian bitmap word.
+    let file = fs::File::open(&server.shm).unwrap();
+    let mut word = [0u8; 8];
+    file.read_exact_at(&mut word, BITMAP_OFFSET as u64).unwrap();
+    assert_eq!(u64::from_le_bytes(word), 1);
+    file.read_exact_at(&mut word, EPOCH_OFFSET as u64).unwrap();
+    assert_eq!(u64::from_le_bytes(word), 43);
+    assert_eq!(server.stop(libc::SIGTERM).code(), Some(0));
+}
+
+#[test]
+fn small_shm_has_no_presence_table() {
+    for size in ["4K", "8K"] {
+        let dir = TempDir::new();
+        let server = Server::start_with(&dir, size, VECTORS, &[]);
+        let a = server.connect();
+        recv_expected(&a, &expected_on_connect(0, &[]));
+        let b = server.connect();
+        let b_msgs = recv_expected(&b, &expected_on_connect(1, &[0]));
+        recv_expected(&a, &expected_peer_connect(1));
+        drop(a);
+        // The disconnect notice comes after any doorbell would have.
+        recv_expected(&b, &[(0, false)]);
+        let b_own = vector_fds(&b_msgs[3 + VECTORS..]);
+        assert!(b_own.iter().all(|fd| eventfd_read(fd).is_none()));
+        assert!(shm_bytes(&server.shm).iter().all(|&byte| byte == 0));
+        assert_eq!(server.stop(libc::SIGTERM).code(), Some(0));
+    }
 }

@@ -5,26 +5,37 @@
 //! QEMU's `ivshmem-doorbell` device gives every VM attached to one ivshmem
 //! server the same memory region (BAR 2) and doorbells: an MSI-X vector in
 //! the target VM, rung by writing the target's peer ID and the vector number
-//! to a register (BAR 0). This driver binds the device, maps the region
-//! write-back (it is host RAM, not device memory), learns its own peer ID,
-//! and takes doorbell interrupts.
+//! to a register (BAR 0). This driver turns that into an ISM fabric: each VM
+//! is a DIBS device whose DMBs live in its own part of the region, and any DIBS
+//! client (the kernel's SMC-D first of all) reaches the other VMs through it.
+//! `fabric.rs` holds the device operations, `fabric/src/lib.rs` the layout of
+//! the region; `Documentation/ism-ivshmem.md` describes both.
 //!
 //! For testing, debugfs (`/sys/kernel/debug/ism_ivshmem/<pci device>/`) shows
-//! the peer ID (`id`), the region size (`shm_size`) and the doorbells received
-//! per vector (`doorbells`), and rings a peer's doorbell on a write of
-//! `<peer> <vector>` to `ring`.
+//! the peer ID (`id`), the region size (`shm_size`), the doorbells received
+//! per vector (`doorbells`), the fabric membership (`fabric`), and rings a
+//! peer's doorbell on a write of `<peer> <vector>` to `ring`.
 
+mod fabric;
 mod regs;
+// The layout is plain Rust shared with the `ism-fabric` crate's host tests; not every item is
+// used by the driver.
+#[allow(dead_code, unreachable_pub)]
+#[path = "fabric/src/layout.rs"]
+mod fabric_layout;
 
+use fabric::Fabric;
 use kernel::{
     debugfs::{Dir, File},
     device::Core,
+    dibs,
     io::Io,
     irq::IrqReturn,
     pci,
     prelude::*,
     str::CString,
     sync::{
+        aref::ARef,
         atomic::{Atomic, Relaxed},
         Arc,
     },
@@ -37,44 +48,40 @@ const MAX_VECTORS: u16 = 8;
 /// The register BAR.
 type Regs = pci::DevresBar<{ regs::END }>;
 
-/// State shared by the device, its interrupt handler and its debugfs files.
+/// The interrupt side: what a doorbell needs to reach the DIBS clients.
 ///
-/// The handler may run until the driver has unbound, so it lives in an [`Arc`] and reaches the
-/// registers only through the revocable [`Regs`].
-struct Shared {
-    /// The register BAR, revoked when the device unbinds.
-    regs: Regs,
-    /// The VM's own peer ID.
-    id: u16,
+/// The handler may run until the driver's vectors are freed, after the driver's data is gone, so
+/// it owns what it uses: the fabric (and through it the region and the revocable registers) and a
+/// reference to the DIBS device (whose clients are unhooked when it is removed).
+struct Doorbells {
+    fabric: Arc<Fabric>,
+    dibs: ARef<dibs::Device>,
     /// Doorbells received, per vector.
     received: [Atomic<u64>; MAX_VECTORS as usize],
 }
 
-impl Shared {
-    /// Rings doorbell `vector` of peer `peer`.
-    fn ring(&self, peer: u16, vector: u16) -> Result {
-        self.regs
-            .try_access_with(|regs| {
-                regs.write_reg(regs::DOORBELL::zeroed().with_peer(peer).with_vector(vector))
-            })
-            .ok_or(ENXIO)
+impl Doorbells {
+    /// Delivers whatever is pending: DMB signals, then fabric events.
+    fn drain(&self) {
+        self.fabric.take_signals(|idx, mask| self.dibs.deliver_irq(idx, mask));
+        self.fabric.take_events(|event| self.dibs.deliver_event(event));
     }
 }
 
-impl pci::VectorHandler for Shared {
+impl pci::VectorHandler for Doorbells {
     fn handle(&self, vector: u16) -> IrqReturn {
-        match self.received.get(usize::from(vector)) {
-            Some(count) => {
-                count.fetch_add(1, Relaxed);
-                IrqReturn::Handled
-            }
-            None => IrqReturn::None,
+        if let Some(count) = self.received.get(usize::from(vector)) {
+            count.fetch_add(1, Relaxed);
         }
+        // Every vector drains everything: signals may be coalesced, and a VM with fewer vectors
+        // than its peer still hears all of them.
+        self.drain();
+        IrqReturn::Handled
     }
 }
 
 /// `ring`: parses `<peer> <vector>` and rings that doorbell.
-fn ring_from_user(shared: &Arc<Shared>, reader: &mut UserSliceReader) -> Result {
+fn ring_from_user(d: &Arc<Doorbells>, reader: &mut UserSliceReader) -> Result {
     let mut buf = [0u8; 32];
     let n = reader.len();
     if n > buf.len() {
@@ -85,33 +92,62 @@ fn ring_from_user(shared: &Arc<Shared>, reader: &mut UserSliceReader) -> Result 
     let mut words = text.split_whitespace();
     let mut next = || -> Result<u16> { words.next().ok_or(EINVAL)?.parse().map_err(|_| EINVAL) };
     let (peer, vector) = (next()?, next()?);
-    shared.ring(peer, vector)
+    d.fabric.ring(peer, vector)
 }
 
 /// `doorbells`: one line per vector, `<vector> <count>`.
-fn doorbells_to_user(shared: &Arc<Shared>, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
-    for (v, count) in shared.received.iter().enumerate() {
+fn doorbells_to_user(
+    d: &Arc<Doorbells>,
+    f: &mut kernel::fmt::Formatter<'_>,
+) -> kernel::fmt::Result {
+    for (v, count) in d.received.iter().enumerate() {
         writeln!(f, "{v} {}", count.load(Relaxed))?;
     }
     Ok(())
 }
 
+/// `fabric`: the VM's place on the fabric.
+fn fabric_to_user(d: &Arc<Doorbells>, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
+    let fab = &d.fabric;
+    let (dmbs, free) = fab.usage();
+    let gid = fab.gid();
+    writeln!(f, "peer {}", fab.peer_id())?;
+    writeln!(f, "slot {}", fab.slot())?;
+    writeln!(f, "gid {:016x}{:016x}", gid.hi(), gid.lo())?;
+    writeln!(f, "fabric {:#06x}", <Fabric as dibs::Driver>::fabric_id(fab))?;
+    writeln!(f, "dmbs {dmbs}")?;
+    writeln!(f, "free_granules {free}")
+}
+
+/// Leaves the fabric when dropped: after the DIBS device is gone, so no client uses it.
+struct Leave(Arc<Fabric>);
+
+impl Drop for Leave {
+    fn drop(&mut self) {
+        self.0.leave();
+    }
+}
+
 /// One bound ivshmem device.
+///
+/// Fields drop in order: the DIBS device goes first (its clients tear down their use of it,
+/// unregistering their DMBs), then the VM leaves the fabric.
 #[pin_data]
-struct IsmIvshmem<'bound> {
-    pdev: &'bound pci::Device,
-    /// The shared region (BAR 2), mapped write-back.
-    shm: pci::MemBar<'bound>,
-    shared: Arc<Shared>,
+struct IsmIvshmem {
+    _dibs: dibs::Registration<Fabric>,
+    _leave: Leave,
+    doorbells: Arc<Doorbells>,
     _debugfs: Dir,
     #[pin]
     _id: File<u16>,
     #[pin]
     _shm_size: File<usize>,
     #[pin]
-    _doorbells: File<Arc<Shared>>,
+    _doorbells: File<Arc<Doorbells>>,
     #[pin]
-    _ring: File<Arc<Shared>>,
+    _fabric: File<Arc<Doorbells>>,
+    #[pin]
+    _ring: File<Arc<Doorbells>>,
 }
 
 kernel::pci_device_table!(
@@ -125,7 +161,7 @@ struct IsmIvshmemDriver;
 
 impl pci::Driver for IsmIvshmemDriver {
     type IdInfo = ();
-    type Data<'bound> = IsmIvshmem<'bound>;
+    type Data<'bound> = IsmIvshmem;
 
     const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
 
@@ -140,47 +176,59 @@ impl pci::Driver for IsmIvshmemDriver {
             let regs = pdev
                 .iomap_region_sized::<{ regs::END }>(0, c"ism_ivshmem/regs")?
                 .into_devres()?;
-            let id = regs
+            let id: u16 = regs
                 .access_with(pdev.as_ref(), |r| r.read(regs::IV_POSITION).id())?
                 .into();
             let shm = pdev.memremap_bar_sized::<0>(2, c"ism_ivshmem/shm")?;
-            let shared = Arc::new(
-                Shared {
-                    regs,
-                    id,
+            let shm_size = shm.len();
+            let fabric = Arc::pin_init(Fabric::join(shm, regs, id)?, GFP_KERNEL)?;
+            let leave = Leave(fabric.clone());
+
+            let name = CString::try_from_fmt(fmt!("{}", pdev.as_ref().name()))?;
+            let registration =
+                dibs::Registration::new(pdev.as_ref(), &name, fabric.gid(), fabric.clone())?;
+            let doorbells = Arc::new(
+                Doorbells {
+                    fabric: fabric.clone(),
+                    dibs: registration.device().clone(),
                     received: [const { Atomic::new(0) }; MAX_VECTORS as usize],
                 },
                 GFP_KERNEL,
             )?;
             let msix = pci::IrqTypes::default().with(pci::IrqType::MsiX);
-            let nvec = pdev.request_vectors(1, MAX_VECTORS, msix, c"ism_ivshmem", shared.clone())?;
+            let nvec =
+                pdev.request_vectors(1, MAX_VECTORS, msix, c"ism_ivshmem", doorbells.clone())?;
+            // Anything signalled before the vectors existed.
+            doorbells.drain();
 
+            let gid = fabric.gid();
             dev_info!(
                 pdev,
-                "ivshmem peer {} with {} MiB shared memory, {} doorbell vectors\n",
+                "ivshmem peer {} on fabric slot {} with GID {:016x}, {} MiB shared memory, {} doorbell vectors\n",
                 id,
-                shm.len() >> 20,
+                fabric.slot(),
+                gid.hi(),
+                shm_size >> 20,
                 nvec
             );
 
-            let name = CString::try_from_fmt(fmt!("{}", pdev.as_ref().name()))?;
             let debugfs = Dir::new(c"ism_ivshmem").subdir(&name);
-            let shm_size = shm.len();
             Ok(try_pin_init!(IsmIvshmem {
-                pdev,
                 _id <- debugfs.read_only_file(c"id", id),
                 _shm_size <- debugfs.read_only_file(c"shm_size", shm_size),
-                _doorbells <- debugfs.read_callback_file(c"doorbells", shared.clone(), &doorbells_to_user),
-                _ring <- debugfs.write_callback_file(c"ring", shared.clone(), &ring_from_user),
+                _doorbells <- debugfs.read_callback_file(c"doorbells", doorbells.clone(), &doorbells_to_user),
+                _fabric <- debugfs.read_callback_file(c"fabric", doorbells.clone(), &fabric_to_user),
+                _ring <- debugfs.write_callback_file(c"ring", doorbells.clone(), &ring_from_user),
                 _debugfs: debugfs,
-                shm,
-                shared,
+                _dibs: registration,
+                _leave: leave,
+                doorbells,
             }))
         })
     }
 
     fn unbind<'bound>(pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
-        dev_info!(pdev, "ivshmem peer {} unbinding\n", this.shared.id);
+        dev_info!(pdev, "ivshmem peer {} leaving the fabric\n", this.doorbells.fabric.peer_id());
     }
 }
 

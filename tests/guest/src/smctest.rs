@@ -1,53 +1,44 @@
-//! `smctest`: checks of the AF_SMC socket API, run inside a guest.
+//! `smctest`: checks of the AF_SMC socket API and tools for the SMC tests,
+//! run inside a guest.
 //!
 //! Each check prints `TEST <name> PASS` or `TEST <name> FAIL: <why>`, the
-//! convention the VM rig counts. The exit code is non-zero if any failed.
-//!
-//! Usage: `smctest skeleton` (the socket family before data transfer exists).
+//! convention the VM rig counts. The exit code is non-zero if any failed
+//! (1), or on a usage error (2).
 
-use std::io::Error;
+mod args;
+mod diag;
+mod netlink;
+mod pattern;
+mod smcnl;
+mod stream;
+mod sys;
+
+use args::{parse_num, Args};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
+use sys::{errname, socket, RawAddr, AF_SMC, SMCPROTO_SMC, SMCPROTO_SMC6};
 
-const AF_SMC: i32 = 43;
-const SMCPROTO_SMC: i32 = 0;
-const SMCPROTO_SMC6: i32 = 1;
-
-/// One socket, closed on drop.
-struct Fd(i32);
-
-impl Drop for Fd {
-    fn drop(&mut self) {
-        // SAFETY: `self.0` is an open file descriptor this value owns.
-        unsafe { libc::close(self.0) };
-    }
-}
-
-fn socket(domain: i32, ty: i32, proto: i32) -> Result<Fd, i32> {
-    // SAFETY: socket(2) takes plain integers.
-    let fd = unsafe { libc::socket(domain, ty, proto) };
-    if fd < 0 {
-        Err(errno())
-    } else {
-        Ok(Fd(fd))
-    }
-}
-
-fn errno() -> i32 {
-    Error::last_os_error().raw_os_error().unwrap_or(0)
-}
-
-fn errname(e: i32) -> String {
-    format!("{} ({})", Error::from_raw_os_error(e), e)
-}
+const USAGE: &str = "\
+usage: smctest COMMAND ...
+  skeleton                      the AF_SMC family before data transfer exists
+  stream server|client [opts]   data-integrity stream test (smctest stream --help)
+  stats [--all] [--since FILE]  SMC statistics and fallback reasons (C smc)
+  devices                       SMC-D devices (SMC_NETLINK_GET_DEV_SMCD)
+  linkgroups                    SMC-D link groups (SMC_NETLINK_GET_LGR_SMCD)
+  sysinfo                       SMC system info and system EID
+  diag                          every SMC socket: mode and fallback reason (smc_diag)
+  ueid add|del EID | flush | list
+  pnet add PNETID NAME | add PNETID [--eth NETDEV] [--ib DEV [--ib-port N]]
+  pnet del PNETID | flush | list";
 
 /// Records and prints check results.
 #[derive(Default)]
-struct Report {
+pub struct Report {
     failed: usize,
 }
 
 impl Report {
-    fn check(&mut self, name: &str, result: Result<(), String>) {
+    pub fn check(&mut self, name: &str, result: Result<(), String>) {
         match result {
             Ok(()) => println!("TEST {name} PASS"),
             Err(why) => {
@@ -59,26 +50,15 @@ impl Report {
 }
 
 /// Expects `r` to be the error `want`.
-fn expect_err(r: i32, want: i32, what: &str) -> Result<(), String> {
-    if r >= 0 {
-        return Err(format!("{what} succeeded, expected {}", errname(want)));
-    }
-    let got = errno();
-    if got == want {
-        Ok(())
-    } else {
-        Err(format!("{what}: got {}, expected {}", errname(got), errname(want)))
-    }
-}
-
-fn sockaddr_in(port: u16) -> libc::sockaddr_in {
-    libc::sockaddr_in {
-        sin_family: libc::AF_INET as u16,
-        sin_port: port.to_be(),
-        sin_addr: libc::in_addr {
-            s_addr: u32::from(std::net::Ipv4Addr::LOCALHOST).to_be(),
-        },
-        sin_zero: [0; 8],
+fn expect_err<T>(r: Result<T, i32>, want: i32, what: &str) -> Result<(), String> {
+    match r {
+        Ok(_) => Err(format!("{what} succeeded, expected {}", errname(want))),
+        Err(got) if got == want => Ok(()),
+        Err(got) => Err(format!(
+            "{what}: got {}, expected {}",
+            errname(got),
+            errname(want)
+        )),
     }
 }
 
@@ -86,17 +66,25 @@ fn sockaddr_in(port: u16) -> libc::sockaddr_in {
 fn skeleton(report: &mut Report) {
     report.check(
         "smc-socket-v4",
-        socket(AF_SMC, libc::SOCK_STREAM, SMCPROTO_SMC).map(drop).map_err(errname),
+        socket(AF_SMC, libc::SOCK_STREAM, SMCPROTO_SMC)
+            .map(drop)
+            .map_err(errname),
     );
     report.check(
         "smc-socket-v6",
-        socket(AF_SMC, libc::SOCK_STREAM, SMCPROTO_SMC6).map(drop).map_err(errname),
+        socket(AF_SMC, libc::SOCK_STREAM, SMCPROTO_SMC6)
+            .map(drop)
+            .map_err(errname),
     );
     report.check(
         "smc-socket-flags",
-        socket(AF_SMC, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0)
-            .map(drop)
-            .map_err(errname),
+        socket(
+            AF_SMC,
+            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        )
+        .map(drop)
+        .map_err(errname),
     );
     report.check(
         "smc-socket-bad-protocol",
@@ -119,40 +107,31 @@ fn skeleton(report: &mut Report) {
         Ok(s) => s,
         Err(e) => return report.check("smc-ops", Err(errname(e))),
     };
-    let sin = sockaddr_in(4242);
-    let sa = &sin as *const libc::sockaddr_in as *const libc::sockaddr;
-    let salen = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-    // SAFETY: `sa` points to a valid `sockaddr_in` of `salen` bytes.
-    let r = unsafe { libc::bind(s.0, sa, salen) };
-    report.check("smc-bind-eopnotsupp", expect_err(r, libc::EOPNOTSUPP, "bind"));
-    // SAFETY: As above.
-    let r = unsafe { libc::connect(s.0, sa, salen) };
-    report.check("smc-connect-eopnotsupp", expect_err(r, libc::EOPNOTSUPP, "connect"));
-    // SAFETY: listen(2) takes plain integers.
-    let r = unsafe { libc::listen(s.0, 8) };
-    report.check("smc-listen-eopnotsupp", expect_err(r, libc::EOPNOTSUPP, "listen"));
-    let buf = [0u8; 16];
-    // SAFETY: `buf` is valid for reads of its length.
-    let r = unsafe { libc::send(s.0, buf.as_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
+    let sa = RawAddr::from_socket_addr(&SocketAddr::from((Ipv4Addr::LOCALHOST, 4242)));
+    report.check(
+        "smc-bind-eopnotsupp",
+        expect_err(sys::bind(&s, &sa), libc::EOPNOTSUPP, "bind"),
+    );
+    report.check(
+        "smc-connect-eopnotsupp",
+        expect_err(sys::connect(&s, &sa), libc::EOPNOTSUPP, "connect"),
+    );
+    report.check(
+        "smc-listen-eopnotsupp",
+        expect_err(sys::listen(&s, 8), libc::EOPNOTSUPP, "listen"),
+    );
     report.check(
         "smc-send-eopnotsupp",
-        expect_err(r as i32, libc::EOPNOTSUPP, "send"),
+        expect_err(
+            sys::send(&s, &[0u8; 16], libc::MSG_DONTWAIT),
+            libc::EOPNOTSUPP,
+            "send",
+        ),
     );
     // Socket-level options are the socket layer's and work on any family.
-    let one: i32 = 1;
-    // SAFETY: `one` is a valid `int` option value.
-    let r = unsafe {
-        libc::setsockopt(
-            s.0,
-            libc::SOL_SOCKET,
-            libc::SO_KEEPALIVE,
-            (&one as *const i32).cast(),
-            4,
-        )
-    };
     report.check(
         "smc-sol-socket-option",
-        if r == 0 { Ok(()) } else { Err(errname(errno())) },
+        sys::setsockopt_int(&s, libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1).map_err(errname),
     );
     drop(s);
 
@@ -167,14 +146,110 @@ fn skeleton(report: &mut Report) {
     report.check("smc-socket-churn", ok);
 }
 
-fn main() -> ExitCode {
-    let mut report = Report::default();
-    match std::env::args().nth(1).as_deref() {
-        Some("skeleton") => skeleton(&mut report),
-        _ => {
-            eprintln!("usage: smctest skeleton");
-            return ExitCode::from(2);
+/// Runs a tool command: `Ok` prints nothing more, `Err` goes to stderr.
+fn tool(r: Result<(), String>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("smctest: {e}");
+            ExitCode::FAILURE
         }
+    }
+}
+
+fn usage(msg: &str) -> ExitCode {
+    eprintln!("smctest: {msg}\n{USAGE}");
+    ExitCode::from(2)
+}
+
+/// `smctest pnet ...`: the device is a net device if `/sys/class/net/NAME`
+/// exists, else an IB or ISM (dibs) device; `--eth`/`--ib` say it explicitly.
+fn pnet_cmd(mut a: Args) -> Result<(), String> {
+    let op = a.pos.get(1).cloned().unwrap_or_default();
+    let id = a.pos.get(2).cloned();
+    let mut t = smcnl::PnetTarget {
+        eth: a.opt("eth"),
+        ib: a.opt("ib"),
+        ib_port: a.opt_with("ib-port", parse_num)?,
+    };
+    a.finish()?;
+    if let Some(name) = a.pos.get(3) {
+        if std::path::Path::new("/sys/class/net").join(name).exists() {
+            t.eth = Some(name.clone());
+        } else {
+            t.ib = Some(name.clone());
+        }
+    }
+    if a.pos.len() > 4 {
+        return Err(format!("pnet: unexpected {}", a.pos[4]));
+    }
+    smcnl::pnet(&op, id.as_deref(), &t)
+}
+
+/// `smctest diag`: one line per SMC socket.
+fn diag_cmd() -> Result<(), String> {
+    let map = diag::dump()?;
+    let mut v: Vec<_> = map.values().collect();
+    v.sort_by_key(|i| i.inode);
+    for i in v {
+        println!(
+            "sock inode={} state={} mode={} rsn=0x{:08x} ({}) peer_rsn=0x{:08x}",
+            i.inode,
+            diag::state_name(i.state),
+            i.mode.name(),
+            i.reason,
+            smcnl::reason_name(i.reason),
+            i.peer_diagnosis
+        );
+    }
+    println!("socks {}", map.len());
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let a = match Args::parse(&argv, &["all", "verbose", "help"]) {
+        Ok(a) => a,
+        Err(e) => return usage(&e),
+    };
+    let cmd = a.pos.first().cloned().unwrap_or_default();
+    let pos = |i: usize| a.pos.get(i).map(String::as_str);
+    let mut report = Report::default();
+    match cmd.as_str() {
+        "skeleton" => skeleton(&mut report),
+        "stream" => {
+            let mut a = a;
+            if a.flag("help") {
+                println!("{}", stream::USAGE);
+                return ExitCode::SUCCESS;
+            }
+            match stream::Opts::parse(a) {
+                Ok(o) => stream::run(&o, &mut report),
+                Err(e) => {
+                    eprintln!("smctest: {e}\n{}", stream::USAGE);
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        "stats" => {
+            let mut a = a;
+            let all = a.flag("all");
+            let since = a.opt("since");
+            if let Err(e) = a.finish() {
+                return usage(&e);
+            }
+            return tool(smcnl::stats(all, since.as_deref()));
+        }
+        "devices" if a.pos.len() == 1 => return tool(smcnl::devices()),
+        "linkgroups" if a.pos.len() == 1 => return tool(smcnl::linkgroups()),
+        "sysinfo" if a.pos.len() == 1 => return tool(smcnl::sysinfo()),
+        "diag" if a.pos.len() == 1 => return tool(diag_cmd()),
+        "ueid" if a.pos.len() <= 3 => {
+            let (op, eid) = (pos(1).unwrap_or(""), pos(2));
+            return tool(a.finish().and_then(|()| smcnl::ueid(op, eid)));
+        }
+        "pnet" => return tool(pnet_cmd(a)),
+        _ => return usage("unknown command"),
     }
     if report.failed == 0 {
         ExitCode::SUCCESS

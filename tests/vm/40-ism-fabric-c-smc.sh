@@ -1,0 +1,124 @@
+# vms: 2
+# timeout: 1200
+# append: kunit.filter_glob=smc_rs*
+# The kernel's C smc between two VMs over our ism_ivshmem DIBS device:
+# SMC-Dv2 with a user EID on both sides, data integrity both ways with 1 and
+# 250 parallel connections, counted as SMC-D by the C module's statistics, on
+# a link group of our fabric (not the dibs loopback device); then a VM that
+# pulls its device out mid-stream (the other side's sockets fail promptly) and
+# comes back (connections work again).
+set -u
+. "$EXTRA/checks.inc"
+EID=SMC-RS-FABRIC.TEST
+dev=
+
+# meet NAME [VALUE]: both VMs reach this point before either goes on (over
+# the virtio link, a new port each time); sends VALUE and prints the peer's.
+met=0
+meet() {
+	met=$((met + 1))
+	port=$((7000 + met))
+	if [ "$VM_ROLE" = host ]; then
+		echo "${2:-x}" | nc -w 5 -l -p "$port" > /tmp/sync.in
+	else
+		i=0
+		until echo "${2:-x}" | nc -w 5 "$PEER_IP" "$port" > /tmp/sync.in 2>/dev/null; do
+			i=$((i + 1)); [ $i -lt 600 ] || return 1
+			sleep 0.2
+		done
+	fi
+	cat /tmp/sync.in
+}
+
+val() { awk -v k="$2" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }' "$1"; }
+atleast() { v=$(val "$1" "$2"); echo "$2 = $v, want at least $3"; [ "$v" -ge "$3" ]; }
+is() { v=$(val "$1" "$2"); echo "$2 = $v, want $3"; [ "$v" = "$3" ]; }
+
+# stream NAME CONNS BYTES: host serves, guest connects; both check every byte
+# and that every connection is SMC-D (smc_diag).
+stream() {
+	if [ "$VM_ROLE" = host ]; then
+		smctest stream server --family inet --port "$4" --conns "$2" --bytes "$3" \
+			--expect smcd --timeout 600 --name "$1-server" >/tmp/s.out 2>&1
+	else
+		smctest stream client --family inet --addr "$PEER_IP" --port "$4" --conns "$2" \
+			--bytes "$3" --expect smcd --timeout 600 --name "$1-client" >/tmp/s.out 2>&1
+	fi
+	rc=$?
+	grep -v '^  conn ' /tmp/s.out | head -40
+	grep -q "^TEST $1-" /tmp/s.out || echo "TEST $1-$VM_ROLE FAIL (exit $rc)"
+	[ $rc -eq 0 ] || fails=$((fails + 1))
+}
+
+check ism-load modprobe ism_ivshmem
+dev=$(ls -d /sys/kernel/debug/ism_ivshmem/* | head -1)
+pci=$(basename "$dev")
+cat "$dev/fabric"
+check dibs-device-registered test -e "/sys/class/dibs/$pci/gid"
+fabric=$(cat "/sys/class/dibs/$pci/fabric_id")
+check fabric-not-loopback test "$fabric" != 0xffff
+meet fabric "$fabric" > /tmp/peer_fabric
+peer_fabric=$(cat /tmp/peer_fabric)
+check fabric-shared test "$peer_fabric" = "$fabric"
+
+check c-smc-load modprobe smc
+check ueid-add smctest ueid add "$EID"
+check smcd-device-listed sh -c "smctest devices | grep -q 'pci_id=$pci'"
+smctest stats > /tmp/stats0
+
+meet streams
+stream fabric-1 1 16M 7101
+stream fabric-250 250 256K 7102
+smctest stats --since /tmp/stats0 > /tmp/stats1
+cat /tmp/stats1
+if [ "$VM_ROLE" = host ]; then
+	check smcd-v2-counted-server atleast /tmp/stats1 smcd_srv_v2_succ 251
+else
+	check smcd-v2-counted-client atleast /tmp/stats1 smcd_clnt_v2_succ 251
+fi
+check no-fallback-server is /tmp/stats1 fback_srv_cnt 0
+check no-fallback-client is /tmp/stats1 fback_clnt_cnt 0
+smctest linkgroups > /tmp/lgr
+cat /tmp/lgr
+check lgr-on-our-fabric grep -q "chid=$fabric" /tmp/lgr
+check lgr-not-loopback sh -c "! grep -q 'chid=0xffff' /tmp/lgr"
+cat "$dev/fabric"
+
+# The guest pulls its device out in the middle of a stream: its connections
+# are torn down with the device, the host hears of it through the fabric
+# (the leaving VM rings its peers) and its sockets fail well before the
+# stream's 60 s idle timeout.
+meet pull
+if [ "$VM_ROLE" = host ]; then
+	start=$(cut -d. -f1 /proc/uptime)
+	smctest stream server --family inet --port 7103 --conns 4 --bytes 512M \
+		--expect any --timeout 300 --name pulled-server >/tmp/p.out 2>&1
+	prc=$?
+	took=$(( $(cut -d. -f1 /proc/uptime) - start ))
+	grep -v '^  conn \|^TEST ' /tmp/p.out | head -20
+	check pulled-stream-fails test $prc -ne 0
+	check pulled-stream-fails-promptly test $took -lt 50
+else
+	smctest stream client --family inet --addr "$PEER_IP" --port 7103 --conns 4 \
+		--bytes 512M --expect any --timeout 300 --name pulled-client >/tmp/p.out 2>&1 &
+	cpid=$!
+	sleep 8
+	check ism-unload-with-connections rmmod ism_ivshmem
+	wait $cpid
+	grep -v '^  conn \|^TEST ' /tmp/p.out | head -20
+fi
+meet rejoin
+if [ "$VM_ROLE" = guest ]; then
+	check ism-reload modprobe ism_ivshmem
+	dev=$(ls -d /sys/kernel/debug/ism_ivshmem/* | head -1)
+	cat "$dev/fabric"
+fi
+meet rejoined
+stream rejoined 1 4M 7104
+smctest linkgroups
+
+# The device goes first: that ends the link groups SMC keeps for reuse.
+check ism-unload rmmod ism_ivshmem
+# smc_diag (loaded by smctest's socket dump) holds smc.
+check c-smc-unload modprobe -r smc_diag smc
+exit $fails

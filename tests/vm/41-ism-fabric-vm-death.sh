@@ -1,0 +1,71 @@
+# vms: 2
+# timeout: 900
+# append: kunit.filter_glob=smc_rs*
+# A VM that dies without warning in the middle of SMC-D streams over the
+# ism_ivshmem fabric: vmrun SIGKILLs the guest's QEMU (no driver unbind, no
+# SMC close, no shutdown event). The ivshmem server sees its QEMU go, clears its presence bit and
+# rings the survivors; the host's driver frees the dead VM's slot and tells
+# the DIBS clients, and the C smc tears the link group down: the host's
+# sockets fail promptly, its kernel stays clean (vmrun checks splats and
+# kmemleak), and the dead VM's link group and DMBs are gone.
+set -u
+. "$EXTRA/checks.inc"
+EID=SMC-RS-FABRIC.TEST
+
+met=0
+meet() { # as in 40-ism-fabric-c-smc.sh
+	met=$((met + 1))
+	port=$((7000 + met))
+	if [ "$VM_ROLE" = host ]; then
+		echo x | nc -w 5 -l -p "$port" >/dev/null
+	else
+		i=0
+		until echo x | nc -w 5 "$PEER_IP" "$port" >/dev/null 2>&1; do
+			i=$((i + 1)); [ $i -lt 600 ] || return 1
+			sleep 0.2
+		done
+	fi
+}
+
+check ism-load modprobe ism_ivshmem
+dev=$(ls -d /sys/kernel/debug/ism_ivshmem/* | head -1)
+check c-smc-load modprobe smc
+check ueid-add smctest ueid add "$EID"
+meet ready
+
+if [ "$VM_ROLE" = guest ]; then
+	smctest stream client --family inet --addr "$PEER_IP" --port 7201 --conns 4 \
+		--bytes 512M --expect any --timeout 300 --name doomed-client >/dev/null 2>&1 &
+	sleep 10
+	# Die: vmrun kills this VM's QEMU (SIGKILL) on this line, as when the
+	# host loses the process: nothing in this kernel runs any more.
+	echo VMRUN-KILL-ME
+	sleep 600
+	exit 1
+fi
+
+cat "$dev/fabric"
+start=$(cut -d. -f1 /proc/uptime)
+smctest stream server --family inet --port 7201 --conns 4 --bytes 512M \
+	--expect any --timeout 300 --name doomed-server >/tmp/d.out 2>&1
+rc=$?
+took=$(( $(cut -d. -f1 /proc/uptime) - start ))
+grep -v '^  conn \|^TEST ' /tmp/d.out | head -20
+echo "streams ended after $took s (exit $rc)"
+check dead-peer-streams-fail test $rc -ne 0
+# 10 s of streaming, then the failure: well before the 60 s idle timeout.
+check dead-peer-streams-fail-promptly test "$took" -lt 45
+# The link group to the dead VM goes (SMC tears it down on the device event).
+i=0
+until ! smctest linkgroups | grep -q '^smcd_lgr '; do
+	i=$((i + 1)); [ $i -lt 100 ] || break
+	sleep 0.2
+done
+smctest linkgroups
+check dead-peer-lgr-gone sh -c "! smctest linkgroups | grep -q '^smcd_lgr '"
+cat "$dev/fabric"
+check dead-peer-dmbs-freed grep -qx 'dmbs 0' "$dev/fabric"
+
+check ism-unload rmmod ism_ivshmem
+check c-smc-unload modprobe -r smc_diag smc
+exit $fails

@@ -439,7 +439,12 @@ impl<'a> Wr<'a> {
 
     fn put(&mut self, data: &[u8]) -> Result<(), EncodeError> {
         let available = self.out.len();
-        let end = self.pos.saturating_add(data.len());
+        // `checked_add`, not `saturating_add`: with a saturated end the slice below could be
+        // shorter than `data`, and `copy_from_slice` would keep a (never taken) panic path.
+        let end = self.pos.checked_add(data.len()).ok_or(EncodeError::BufferTooSmall {
+            needed: usize::MAX,
+            available,
+        })?;
         let dst = self
             .out
             .get_mut(self.pos..end)

@@ -24,6 +24,13 @@
 # transport; in every other round in reverse order), so that a transport
 # and its TCP baseline are measured close in time on a machine whose load
 # may change, and neither always goes first.
+#
+# For the SMC transports the client side also takes the C smc's own
+# statistics (`smctest stats`) around every point and adds their
+# differences to its JSON line (see run_point): how many connections it
+# counted as SMC-D, how many fell back and why, and the bytes it moved
+# over SMC-D. With smcd-ivshmem, the link groups' CHID is checked against
+# the fabric ID of our ism_ivshmem device.
 
 [ -f /extra/bench.conf ] && . /extra/bench.conf
 : "${BENCH_TRANSPORTS:=tcp smc}"
@@ -74,7 +81,9 @@ transport_port() {
 # SMC_NETLINK_ADD_UEID). If neither works, the SMC-D transports fall back
 # to TCP, which the results show ("data_over_tcp": true, "fallback").
 set_ueid() {
-	if command -v smctest >/dev/null && out=$(smctest ueid add "$BENCH_UEID" 2>&1); then
+	if command -v smctest >/dev/null && smctest ueid list 2>/dev/null | grep -qx "ueid $BENCH_UEID"; then
+		say "user EID $BENCH_UEID already set"
+	elif command -v smctest >/dev/null && out=$(smctest ueid add "$BENCH_UEID" 2>&1); then
 		say "user EID $BENCH_UEID set (smctest): $out"
 	elif out=$("$BIN" ueid add "$BENCH_UEID" 2>&1); then
 		say "user EID $BENCH_UEID set (smc-bench): $out"
@@ -91,15 +100,43 @@ setup_tcp() { :; }
 setup_smc() { modprobe smc; }
 setup_smc_inet() { modprobe smc; }
 
-# HOOK (smcd-ivshmem): the C smc over the cross-VM ISM device on QEMU's
-# ivshmem-doorbell (drivers/ism_ivshmem), with a user EID on both sides.
-# Extend here once ism_ivshmem registers with the C smc (e.g. check that
-# an SMC-D device showed up) and scripts/bench passes
-# --transports tcp,smcd-ivshmem.
+# smcd-ivshmem: the C smc's SMC-D between the two VMs over our DIBS device
+# on QEMU's ivshmem-doorbell (drivers/ism_ivshmem, see
+# Documentation/ism-ivshmem.md), with the same user EID on both sides. The
+# set-up fails (and the transport is skipped) unless the device registered
+# as a DIBS device on a fabric other than the dibs loopback device's
+# (0xffff) and the C smc lists it as an SMC-D device. The fabric ID goes
+# to the guest with the host's "ready" message; the guest checks that both
+# VMs are on the same fabric, and after every point that the C smc's link
+# groups are on it.
+fabric= # our fabric ID (0x....), set here
 setup_smcd_ivshmem() {
+	command -v smctest >/dev/null || { echo "no smctest (tests/guest) in the VM"; return 1; }
 	modprobe smc || return 1
 	modprobe ism_ivshmem || return 1
+	pci=
+	for d in /sys/bus/pci/drivers/ism_ivshmem/0000:* /sys/kernel/debug/ism_ivshmem/*; do
+		[ -e "$d" ] || continue
+		[ -e "/sys/class/dibs/${d##*/}/fabric_id" ] && { pci=${d##*/}; break; }
+	done
+	[ -n "$pci" ] || { echo "ism_ivshmem loaded, but no DIBS device of it in /sys/class/dibs"; return 1; }
+	fabric=$(cat "/sys/class/dibs/$pci/fabric_id")
+	case "$fabric" in
+	0x[0-9a-fA-F]*) ;;
+	*) echo "$pci: odd fabric_id '$fabric'"; return 1 ;;
+	esac
+	[ "$fabric" != 0xffff ] || { echo "$pci: fabric 0xffff is the loopback device's"; return 1; }
 	set_ueid
+	smctest devices >/tmp/smcd-devs 2>&1
+	if ! grep -q "pci_id=$pci" /tmp/smcd-devs; then
+		echo "the C smc does not list $pci as an SMC-D device:"
+		cat /tmp/smcd-devs
+		return 1
+	fi
+	say "smcd-ivshmem: DIBS device $pci, fabric $fabric, gid $(cat "/sys/class/dibs/$pci/gid")"
+	grep "pci_id=$pci" /tmp/smcd-devs
+	cat "/sys/kernel/debug/ism_ivshmem/$pci/fabric" 2>/dev/null
+	return 0
 }
 
 # The C smc over the kernel's dibs loopback device (CONFIG_DIBS_LO, built
@@ -120,6 +157,7 @@ setup_transport() {
 
 ready=
 for t in $BENCH_TRANSPORTS; do
+	# (not in a subshell: setup_smcd_ivshmem sets $fabric)
 	if setup_transport "$t" >/tmp/setup.out 2>&1; then
 		ready="$ready $t"
 		cat /tmp/setup.out
@@ -144,14 +182,62 @@ stop_servers() {
 	wait 2>/dev/null
 }
 
+# The C smc's statistics around a point of an SMC transport (client side;
+# needs smctest from tests/guest). smc_stats_before snapshots them;
+# smc_stats_json prints the differences as JSON fields (with a leading
+# comma), counting everything from connection set-up to close:
+#   smc_smcd_conns    connections the C smc made SMC-D (v1 + v2 successes)
+#   smc_fallbacks     connections that fell back to TCP (fback_clnt_cnt)
+#   smc_fback_reasons the fallback reasons, "0xCODE NAME COUNT; ..."
+#   smcd_bytes        payload bytes over SMC-D (rx + tx)
+#   smcd_rmb_alloc, smcd_rmb_reuse, smcd_rmb_dgrade
+#                     receive buffers (DMBs) newly allocated, reused from
+#                     the link group, and allocated smaller than asked for
+#   smcd_lgr_chids    the CHIDs of the SMC-D link groups after the point
+#   smcd_on_fabric    (smcd-ivshmem) every link group is on our fabric
+smc_stats_before() {
+	[ -n "$SMCTEST" ] && smctest stats --all >/tmp/smcst0 2>/dev/null
+}
+smc_stats_json() {
+	[ -n "$SMCTEST" ] && [ -s /tmp/smcst0 ] || return 0
+	smctest stats --all --since /tmp/smcst0 >/tmp/smcst1 2>/dev/null || return 0
+	smctest linkgroups >/tmp/smclg 2>/dev/null
+	chids=$(sed -n 's/^smcd_lgr .* chid=\(0x[0-9a-f]*\) .*/\1/p' /tmp/smclg | sort -u | tr '\n' ' ')
+	chids=${chids% }
+	# (%.0f, not %d: busybox awk's %d stops at 2^31 - 1)
+	awk -v chids="$chids" -v fabric="$fabric" -v iv="$1" '
+		$1 ~ /^fback_clnt$/ && $2 ~ /^0x/ && $3 > 0 {
+			rs = rs (rs == "" ? "" : "; ") $2 " " $4 " " $3; next }
+		{ v[$1] = $2 }
+		END {
+			printf ",\"smc_smcd_conns\":%.0f,\"smc_fallbacks\":%.0f,\"smc_fback_reasons\":\"%s\"", \
+				v["smcd_clnt_v1_succ"] + v["smcd_clnt_v2_succ"], v["fback_clnt_cnt"], rs
+			printf ",\"smcd_bytes\":%.0f,\"smcd_rmb_alloc\":%.0f,\"smcd_rmb_reuse\":%.0f,\"smcd_rmb_dgrade\":%.0f", \
+				v["smcd_rx_bytes"] + v["smcd_tx_bytes"], v["smcd_rx_rmb_alloc_cnt"], \
+				v["smcd_rx_rmb_reuse_cnt"], v["smcd_rx_rmb_dgrade_cnt"]
+			printf ",\"smcd_lgr_chids\":\"%s\"", chids
+			if (iv == "smcd-ivshmem")
+				printf ",\"smcd_fabric\":\"%s\",\"smcd_on_fabric\":%s", fabric, \
+					(chids == fabric ? "true" : "false")
+		}' /tmp/smcst1
+}
+SMCTEST=$(command -v smctest)
+
 # One point: prints `SMCBENCH <json>` or `SMCBENCH-ERROR ...`, and a TEST
 # line for vmrun's summary. $1 transport, $2 profile, $3 connections, $4
 # round, $5 seconds to wait for the server.
 run_point() {
+	[ "$1" = tcp ] || smc_stats_before
 	if out=$("$BIN" client --addr "$PEER" --port "$(transport_port "$1")" \
 		--family "$(transport_family "$1")" --label "$1" --profile "$2" \
 		--conns "$3" --secs "$BENCH_SECS" --warmup "$BENCH_WARMUP" \
 		--wait "$5" --json 2>&1); then
+		if [ "$1" != tcp ]; then
+			case "$out" in
+			*\}) out="${out%\}}$(smc_stats_json "$1")}" ;;
+			esac
+			rm -f /tmp/smcst0
+		fi
 		echo "SMCBENCH $out"
 		echo "TEST bench-$1-$2-$3-r$4 PASS"
 	else
@@ -203,7 +289,7 @@ case "$VM_ROLE" in
 host)
 	start_servers
 	i=0
-	until echo "ready $ready" | nc -w 5 "$PEER_IP" 7001 2>/dev/null; do
+	until echo "ready $ready${fabric:+ fabric=$fabric}" | nc -w 5 "$PEER_IP" 7001 2>/dev/null; do
 		i=$((i + 1))
 		if [ $i -ge 150 ]; then say "the guest never listened"; stop_servers; exit 1; fi
 		sleep 2
@@ -211,6 +297,15 @@ host)
 	msg=$(timeout 3000 nc -l -p 7000 </dev/null)
 	[ "$msg" = guest-done ] && rc=0 || { say "no word from the guest"; rc=1; }
 	stop_servers
+	# The server side's view of the whole run (host.log).
+	if [ -n "$SMCTEST" ] && lsmod 2>/dev/null | grep -q '^smc '; then
+		say "C smc statistics of the server side, whole run:"
+		smctest stats 2>&1 | sed 's/^/    /'
+		smctest linkgroups 2>&1 | sed 's/^/    /'
+		for f in /sys/kernel/debug/ism_ivshmem/*/fabric; do
+			[ -e "$f" ] && sed 's/^/    /' "$f"
+		done
+	fi
 	exit $rc
 	;;
 guest)
@@ -219,13 +314,21 @@ guest)
 	ready*) peer_ready=${line#ready} ;;
 	*) say "the host never said which transports are ready"; exit 1 ;;
 	esac
+	peer_fabric=$(echo "$peer_ready" | tr ' ' '\n' | sed -n 's/^fabric=//p')
 	both=
 	for t in $ready; do
 		case " $peer_ready " in
-		*" $t "*) both="$both $t" ;;
+		*" $t "*)
+			if [ "$t" = smcd-ivshmem ] && [ "$peer_fabric" != "$fabric" ]; then
+				echo "SMCBENCH-SKIP $t the host is on fabric '$peer_fabric', the guest on '$fabric'"
+				continue
+			fi
+			both="$both $t"
+			;;
 		*) echo "SMCBENCH-SKIP $t not ready on the host" ;;
 		esac
 	done
+	[ -n "$fabric" ] && say "both VMs on fabric $fabric"
 	say "running transports:$both"
 	run_matrix "${both# }"
 	rc=$?

@@ -12,24 +12,6 @@ set -u
 EID=SMC-RS-FABRIC.TEST
 dev=
 
-# meet NAME [VALUE]: both VMs reach this point before either goes on (over
-# the virtio link, a new port each time); sends VALUE and prints the peer's.
-met=0
-meet() {
-	met=$((met + 1))
-	port=$((7000 + met))
-	if [ "$VM_ROLE" = host ]; then
-		echo "${2:-x}" | nc -w 5 -l -p "$port" > /tmp/sync.in
-	else
-		i=0
-		until echo "${2:-x}" | nc -w 5 "$PEER_IP" "$port" > /tmp/sync.in 2>/dev/null; do
-			i=$((i + 1)); [ $i -lt 600 ] || return 1
-			sleep 0.2
-		done
-	fi
-	cat /tmp/sync.in
-}
-
 val() { awk -v k="$2" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }' "$1"; }
 atleast() { v=$(val "$1" "$2"); echo "$2 = $v, want at least $3"; [ "$v" -ge "$3" ]; }
 is() { v=$(val "$1" "$2"); echo "$2 = $v, want $3"; [ "$v" = "$3" ]; }
@@ -66,7 +48,7 @@ check ueid-add smctest ueid add "$EID"
 check smcd-device-listed sh -c "smctest devices | grep -q 'pci_id=$pci'"
 smctest stats > /tmp/stats0
 
-meet streams
+meet streams > /dev/null
 stream fabric-1 1 16M 7101
 stream fabric-250 250 256K 7102
 smctest stats --since /tmp/stats0 > /tmp/stats1
@@ -88,7 +70,7 @@ cat "$dev/fabric"
 # are torn down with the device, the host hears of it through the fabric
 # (the leaving VM rings its peers) and its sockets fail well before the
 # stream's 60 s idle timeout.
-meet pull
+meet pull > /dev/null
 if [ "$VM_ROLE" = host ]; then
 	start=$(cut -d. -f1 /proc/uptime)
 	smctest stream server --family inet --port 7103 --conns 4 --bytes 512M \
@@ -107,13 +89,13 @@ else
 	wait $cpid
 	grep -v '^  conn \|^TEST ' /tmp/p.out | head -20
 fi
-meet rejoin
+meet rejoin > /dev/null
 if [ "$VM_ROLE" = guest ]; then
 	check ism-reload modprobe ism_ivshmem
 	dev=$(ls -d /sys/kernel/debug/ism_ivshmem/* | head -1)
 	cat "$dev/fabric"
 fi
-meet rejoined
+meet rejoined > /dev/null
 stream rejoined 1 4M 7104
 smctest linkgroups
 

@@ -12,26 +12,11 @@ set -u
 . "$EXTRA/checks.inc"
 EID=SMC-RS-FABRIC.TEST
 
-met=0
-meet() { # as in 40-ism-fabric-c-smc.sh
-	met=$((met + 1))
-	port=$((7000 + met))
-	if [ "$VM_ROLE" = host ]; then
-		echo x | nc -w 5 -l -p "$port" >/dev/null
-	else
-		i=0
-		until echo x | nc -w 5 "$PEER_IP" "$port" >/dev/null 2>&1; do
-			i=$((i + 1)); [ $i -lt 600 ] || return 1
-			sleep 0.2
-		done
-	fi
-}
-
 check ism-load modprobe ism_ivshmem
 dev=$(ls -d /sys/kernel/debug/ism_ivshmem/* | head -1)
 check c-smc-load modprobe smc
 check ueid-add smctest ueid add "$EID"
-meet ready
+meet ready > /dev/null
 
 if [ "$VM_ROLE" = guest ]; then
 	smctest stream client --family inet --addr "$PEER_IP" --port 7201 --conns 4 \

@@ -15,6 +15,8 @@
 //!   alive, which turn into device events when they disappear.
 //! - [`Fabric::mbox`] (spinlock, "Fabric::mbox") serialises this VM's posts to peers'
 //!   mailboxes (each mailbox has a single sender).
+//! - [`Fabric::attached`] (spinlock, "Fabric::attached") protects the table of peers' DMBs
+//!   this VM has attached (written into directly), and the attach bits it sets and clears.
 //!
 //! None nests in another; none is held while calling a DIBS client. They are taken from process,
 //! soft-interrupt and hard-interrupt context, so they are `SpinLockIrq`s: interrupts are off
@@ -23,10 +25,10 @@
 //! Everything in the shared region is accessed with atomics or copied as bytes: another VM may
 //! write any of it at any time, so every value read from it is checked before use.
 
-use crate::{fabric_layout as fl, regs, Regs};
+use crate::{fabric_attach as fa, fabric_layout as fl, regs, Regs};
 use fl::Layout;
 use kernel::{
-    dibs::{self, DmbPlacement, DmbRequest, Event, EventType, Gid},
+    dibs::{self, Attachment, DmbPlacement, DmbRequest, Event, EventType, Gid},
     io::Io,
     new_spinlock_irq, pci,
     prelude::*,
@@ -38,12 +40,28 @@ use kernel::{
     time::{delay::fsleep, Delta},
 };
 
+// Every slot must have an attach bit.
+const _: () = assert!(fl::NSLOTS <= fa::MAX_ATTACHERS);
+
 /// A DMB this VM registered.
 #[derive(Clone, Copy)]
 struct Dmb {
     token: u64,
     first: usize,
     count: usize,
+    /// Its attach word.
+    entry: usize,
+}
+
+/// What an attach word of this VM's slot is used for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Entry {
+    Free,
+    /// A registered DMB's.
+    Live,
+    /// An unregistered DMB's that peers still have attached: its granules stay taken until
+    /// they detach or leave.
+    Retired { first: usize, count: usize },
 }
 
 /// This VM's DMBs.
@@ -52,8 +70,20 @@ struct Dmbs {
     granules: KVec<u64>,
     /// The registered DMBs, by index.
     by_idx: KVec<Option<Dmb>>,
+    /// The attach words, by number.
+    entries: KVec<Entry>,
+    /// How many entries are [`Entry::Retired`].
+    retired: usize,
     /// Sequence number of the last token handed out.
     seq: u64,
+}
+
+/// A peer's DMB this VM attached.
+#[derive(Clone, Copy)]
+struct Attached {
+    token: u64,
+    /// The offset of its attach word in the region.
+    word: usize,
 }
 
 /// One VM's membership of the fabric.
@@ -77,17 +107,29 @@ pub(crate) struct Fabric {
     peers: SpinLockIrq<[u64; fl::NSLOTS]>,
     #[pin]
     mbox: SpinLockIrq<()>,
+    /// Peers' DMBs attached here, by owner slot and index.
+    #[pin]
+    attached: SpinLockIrq<KVVec<Option<Attached>>>,
+}
+
+/// Replaces the value `v` of `a` with `f(v)` until that sticks or `f` declines; returns the
+/// value `f` last saw and what it made of it.
+fn update_u64(a: &Atomic<u64>, mut f: impl FnMut(u64) -> Option<u64>) -> (u64, Option<u64>) {
+    let mut cur = a.load(Relaxed);
+    loop {
+        let Some(new) = f(cur) else {
+            return (cur, None);
+        };
+        match a.cmpxchg(cur, new, Full) {
+            Ok(_) => return (cur, Some(new)),
+            Err(now) => cur = now,
+        }
+    }
 }
 
 /// Sets `bits` in `a`; returns the old value.
 fn fetch_or_u64(a: &Atomic<u64>, bits: u64) -> u64 {
-    let mut cur = a.load(Relaxed);
-    loop {
-        match a.cmpxchg(cur, cur | bits, Full) {
-            Ok(old) => return old,
-            Err(now) => cur = now,
-        }
-    }
+    update_u64(a, |w| Some(w | bits)).0
 }
 
 /// Sets `bits` in `a`; returns the old value.
@@ -120,6 +162,10 @@ impl Fabric {
         granules.resize(fl::Granules::words(n), 0, GFP_KERNEL)?;
         let mut by_idx = KVec::with_capacity(fl::MAX_DMBS, GFP_KERNEL)?;
         by_idx.resize(fl::MAX_DMBS, None, GFP_KERNEL)?;
+        let mut entries = KVec::with_capacity(fl::ATTACH_ENTRIES, GFP_KERNEL)?;
+        entries.resize(fl::ATTACH_ENTRIES, Entry::Free, GFP_KERNEL)?;
+        let mut attached = KVVec::with_capacity(fl::NSLOTS * fl::MAX_DMBS, GFP_KERNEL)?;
+        attached.resize(fl::NSLOTS * fl::MAX_DMBS, None, GFP_KERNEL)?;
 
         let (slot, gid) = Self::claim(&shm, &layout, presence, peer_id)?;
         Ok(try_pin_init!(Self {
@@ -131,9 +177,13 @@ impl Fabric {
             peer_id,
             fabric_id,
             presence,
-            dmbs <- new_spinlock_irq!(Dmbs { granules, by_idx, seq: random::u64() }, "Fabric::dmbs"),
+            dmbs <- new_spinlock_irq!(
+                Dmbs { granules, by_idx, entries, retired: 0, seq: random::u64() },
+                "Fabric::dmbs"
+            ),
             peers <- new_spinlock_irq!([0; fl::NSLOTS], "Fabric::peers"),
             mbox <- new_spinlock_irq!((), "Fabric::mbox"),
+            attached <- new_spinlock_irq!(attached, "Fabric::attached"),
         }))
     }
 
@@ -225,6 +275,7 @@ impl Fabric {
                 shm.atomic_u64(layout.desc(slot, idx) + fl::DESC_TOKEN)?.store(0, Relaxed);
             }
             shm.zero(base + fl::SLOT_SUMMARY, fl::MAX_DMBS / 8)?;
+            shm.zero(base + fl::SLOT_ATTACH, fl::ATTACH_ENTRIES * 8)?;
             for sender in 0..fl::NSLOTS {
                 let mbox = layout.mbox(slot, sender);
                 let head = shm.atomic_u32(mbox + fl::MBOX_HEAD)?.load(Relaxed);
@@ -339,6 +390,9 @@ impl Fabric {
                 known[slot] = now;
             }
         }
+        for slot in (0..fl::NSLOTS).filter(|&s| gone[s] != 0) {
+            self.forget_attacher(slot);
+        }
         for gid in gone.into_iter().filter(|&g| g != 0) {
             deliver(&Event {
                 ty: EventType::Device,
@@ -383,19 +437,73 @@ impl Fabric {
         }
     }
 
-    /// Registered DMBs and free granules, for debugfs.
-    pub(crate) fn usage(&self) -> (usize, usize) {
+    /// Voids the attaches of the peer in `slot`, which left the fabric: the granules of DMBs
+    /// only it still had attached can be reused.
+    fn forget_attacher(&self, slot: usize) {
+        let d = self.dmbs.lock();
+        for (entry, _) in d.entries.iter().enumerate().filter(|(_, e)| **e != Entry::Free) {
+            if let Ok(w) = self.shm.atomic_u64(self.layout.attach_word(self.slot, entry)) {
+                update_u64(w, |w| fa::forget(w, slot));
+            }
+        }
+    }
+
+    /// Frees the granules of retired DMBs nobody has attached any more.
+    fn reclaim(&self, d: &mut Dmbs) {
+        let n = self.layout.granules();
+        for entry in 0..d.entries.len() {
+            let Entry::Retired { first, count } = d.entries[entry] else {
+                continue;
+            };
+            let Ok(w) = self.shm.atomic_u64(self.layout.attach_word(self.slot, entry)) else {
+                continue;
+            };
+            if !fa::reclaimable(w.load(Acquire)) {
+                continue;
+            }
+            w.store(0, Relaxed);
+            if let Some(mut g) = fl::Granules::attach(&mut d.granules[..], n) {
+                g.free(first, count);
+            }
+            d.entries[entry] = Entry::Free;
+            d.retired -= 1;
+        }
+    }
+
+    /// Usage counts, for debugfs.
+    pub(crate) fn usage(&self) -> Usage {
         let mut d = self.dmbs.lock();
         let n = self.layout.granules();
-        let used = d.by_idx.iter().filter(|e| e.is_some()).count();
-        let free = fl::Granules::attach(&mut d.granules[..], n).map_or(0, |g| g.free_count());
-        (used, free)
+        let dmbs = d.by_idx.iter().filter(|e| e.is_some()).count();
+        let retired = d.retired;
+        let free_granules =
+            fl::Granules::attach(&mut d.granules[..], n).map_or(0, |g| g.free_count());
+        drop(d);
+        let attached = self.attached.lock().iter().filter(|a| a.is_some()).count();
+        Usage {
+            dmbs,
+            retired,
+            free_granules,
+            attached,
+        }
     }
 
     /// The ivshmem peer ID.
     pub(crate) fn peer_id(&self) -> u16 {
         self.peer_id
     }
+}
+
+/// What [`Fabric::usage`] counts.
+pub(crate) struct Usage {
+    /// DMBs registered here.
+    pub(crate) dmbs: usize,
+    /// DMBs unregistered here that peers still have attached.
+    pub(crate) retired: usize,
+    /// Free granules in this VM's data area.
+    pub(crate) free_granules: usize,
+    /// Peers' DMBs attached here.
+    pub(crate) attached: usize,
 }
 
 #[vtable]
@@ -423,14 +531,18 @@ impl dibs::Driver for Fabric {
         }
         let count = fl::granules_for(len);
         let n = self.layout.granules();
-        let (token, first) = {
+        let (token, first, entry) = {
             let mut d = self.dmbs.lock();
             if d.by_idx[idx].is_some() {
                 return Err(EBUSY);
             }
+            if d.retired != 0 {
+                self.reclaim(&mut d);
+            }
+            // ENOMEM for either: the client may retry with a smaller buffer.
+            let entry = d.entries.iter().position(|e| *e == Entry::Free).ok_or(ENOMEM)?;
             let first = fl::Granules::attach(&mut d.granules[..], n)
                 .and_then(|mut g| g.alloc(count))
-                // ENOMEM: the client may retry with a smaller buffer.
                 .ok_or(ENOMEM)?;
             d.seq = d.seq.wrapping_add(1);
             let token = fl::Token::encode(self.slot, idx, d.seq);
@@ -438,8 +550,10 @@ impl dibs::Driver for Fabric {
                 token,
                 first,
                 count,
+                entry,
             });
-            (token, first)
+            d.entries[entry] = Entry::Live;
+            (token, first, entry)
         };
         let offset = self.layout.area(self.slot) + first * fl::GRANULE;
         let desc = self.layout.desc(self.slot, idx);
@@ -449,6 +563,10 @@ impl dibs::Driver for Fabric {
             self.shm.atomic_u64(desc + fl::DESC_OFFSET)?.store(offset as u64, Relaxed);
             self.shm.atomic_u32(desc + fl::DESC_LEN)?.store(req.len, Relaxed);
             self.shm.atomic_u32(desc + fl::DESC_MASK)?.store(0, Relaxed);
+            self.shm.atomic_u32(desc + fl::DESC_ATTACH)?.store(entry as u32, Relaxed);
+            self.shm
+                .atomic_u64(self.layout.attach_word(self.slot, entry))?
+                .store(fa::fresh(token), Relaxed);
             self.shm.atomic_u64(desc + fl::DESC_TOKEN)?.store(token, Release);
             Ok(())
         };
@@ -471,10 +589,33 @@ impl dibs::Driver for Fabric {
         if let Ok(t) = self.shm.atomic_u64(desc + fl::DESC_TOKEN) {
             t.store(0, Release);
         }
-        if let Some(mut g) = fl::Granules::attach(&mut d.granules[..], n) {
-            g.free(dmb.first, dmb.count);
-        }
         d.by_idx[idx] = None;
+        // Peers that attached the DMB may still write into it: its memory waits for them.
+        let word = self.shm.atomic_u64(self.layout.attach_word(self.slot, dmb.entry));
+        let retire = match word {
+            Ok(w) => {
+                let (old, _) = update_u64(w, |w| match fa::retire(w) {
+                    fa::Retire::Free(new) | fa::Retire::Defer(new) => Some(new),
+                });
+                fa::retire(old)
+            }
+            Err(_) => fa::Retire::Free(0),
+        };
+        match retire {
+            fa::Retire::Free(_) => {
+                if let Some(mut g) = fl::Granules::attach(&mut d.granules[..], n) {
+                    g.free(dmb.first, dmb.count);
+                }
+                d.entries[dmb.entry] = Entry::Free;
+            }
+            fa::Retire::Defer(_) => {
+                d.entries[dmb.entry] = Entry::Retired {
+                    first: dmb.first,
+                    count: dmb.count,
+                };
+                d.retired += 1;
+            }
+        }
         Ok(())
     }
 
@@ -507,6 +648,71 @@ impl dibs::Driver for Fabric {
             let (off, bit) = self.layout.summary(t.slot, t.idx);
             fetch_or_u64(self.shm.atomic_u64(off)?, bit);
             self.ring(owner, fl::VECTOR_SIGNAL)?;
+        }
+        Ok(())
+    }
+
+    fn attach_dmb(&self, token: u64) -> Result<Attachment> {
+        let t = fl::Token::decode(token).ok_or(EINVAL)?;
+        self.owner_if_live(t.slot).ok_or(ENETUNREACH)?;
+        let desc = self.layout.desc(t.slot, t.idx);
+        if self.shm.atomic_u64(desc + fl::DESC_TOKEN)?.load(Acquire) != token {
+            return Err(EINVAL);
+        }
+        // Only the DMB's one allowed writer may map it.
+        if self.shm.atomic_u64(desc + fl::DESC_RGID)?.load(Relaxed) != self.gid {
+            return Err(EACCES);
+        }
+        let start = self.shm.atomic_u64(desc + fl::DESC_OFFSET)?.load(Relaxed);
+        let len = self.shm.atomic_u32(desc + fl::DESC_LEN)?.load(Relaxed);
+        let entry = self.shm.atomic_u32(desc + fl::DESC_ATTACH)?.load(Relaxed) as usize;
+        // The descriptor comes from another VM: check it all before relying on it.
+        if !self.layout.in_area(t.slot, start, len) || entry >= fl::ATTACH_ENTRIES {
+            return Err(EINVAL);
+        }
+        let word = self.layout.attach_word(t.slot, entry);
+        let w = self.shm.atomic_u64(word)?;
+        let mut attached = self.attached.lock();
+        let rec = &mut attached[t.slot * fl::MAX_DMBS + t.idx];
+        if rec.is_some_and(|a| a.token == token) {
+            return Err(EBUSY);
+        }
+        // The word still carries this token's sequence number only while the DMB is
+        // registered, so the fields read above are this DMB's; once the bit is set, the owner
+        // keeps the memory until it is cleared.
+        let mut refused = None;
+        update_u64(w, |w| match fa::attach(w, token, self.slot) {
+            Ok(new) => Some(new),
+            Err(e) => {
+                refused = Some(e);
+                None
+            }
+        });
+        match refused {
+            Some(fa::AttachError::Busy) => return Err(EBUSY),
+            Some(fa::AttachError::Stale) => return Err(EINVAL),
+            None => {}
+        }
+        *rec = Some(Attached { token, word });
+        Ok(Attachment {
+            idx: t.idx as u32,
+            offset: start as usize,
+            len,
+        })
+    }
+
+    fn detach_dmb(&self, token: u64) -> Result {
+        let t = fl::Token::decode(token).ok_or(EINVAL)?;
+        let mut attached = self.attached.lock();
+        let rec = &mut attached[t.slot * fl::MAX_DMBS + t.idx];
+        let a = match *rec {
+            Some(a) if a.token == token => a,
+            _ => return Err(EINVAL),
+        };
+        *rec = None;
+        // If the owner left or moved on meanwhile, there is nothing to clear.
+        if let Ok(w) = self.shm.atomic_u64(a.word) {
+            update_u64(w, |w| fa::detach(w, token, self.slot));
         }
         Ok(())
     }

@@ -23,6 +23,9 @@ mod regs;
 #[allow(dead_code, unreachable_pub)]
 #[path = "fabric/src/layout.rs"]
 mod fabric_layout;
+#[allow(dead_code, unreachable_pub)]
+#[path = "fabric/src/attach.rs"]
+mod fabric_attach;
 
 use fabric::Fabric;
 use kernel::{
@@ -109,14 +112,16 @@ fn doorbells_to_user(
 /// `fabric`: the VM's place on the fabric.
 fn fabric_to_user(d: &Arc<Doorbells>, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
     let fab = &d.fabric;
-    let (dmbs, free) = fab.usage();
+    let usage = fab.usage();
     let gid = fab.gid();
     writeln!(f, "peer {}", fab.peer_id())?;
     writeln!(f, "slot {}", fab.slot())?;
     writeln!(f, "gid {:016x}{:016x}", gid.hi(), gid.lo())?;
     writeln!(f, "fabric {:#06x}", <Fabric as dibs::Driver>::fabric_id(fab))?;
-    writeln!(f, "dmbs {dmbs}")?;
-    writeln!(f, "free_granules {free}")
+    writeln!(f, "dmbs {}", usage.dmbs)?;
+    writeln!(f, "retired {}", usage.retired)?;
+    writeln!(f, "attached {}", usage.attached)?;
+    writeln!(f, "free_granules {}", usage.free_granules)
 }
 
 /// Leaves the fabric when dropped: after the DIBS device is gone, so no client uses it.

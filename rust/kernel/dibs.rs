@@ -361,6 +361,7 @@ impl Device {
         unsafe { bindings::spin_lock_irq_disable(&raw mut (*raw).lock) };
         let mut clients = Clients {
             raw,
+            max_dmbs: Clients::read_max_dmbs(raw),
             _lock: PhantomData,
         };
         let r = f(&mut clients);
@@ -421,16 +422,22 @@ impl Device {
 /// The client table of a device, while `dibs_dev.lock` is held.
 struct Clients<'a> {
     raw: *mut bindings::dibs_dev,
+    /// The number of DMB indexes (the length of `dmb_clientid_arr`), read once per lock hold.
+    max_dmbs: u32,
     _lock: PhantomData<&'a mut ()>,
 }
 
 impl Clients<'_> {
-    /// The number of DMB indexes (the length of `dmb_clientid_arr`).
-    fn max_dmbs(&self) -> u32 {
-        // SAFETY: `ops` is set before the device is added and points to a static table whose
-        // `max_dmbs` is mandatory.
-        let n = unsafe { (*(*self.raw).ops).max_dmbs.map_or(0, |f| f()) };
+    /// Asks the driver for the number of DMB indexes (an indirect call).
+    fn read_max_dmbs(raw: *mut bindings::dibs_dev) -> u32 {
+        // SAFETY: `raw` is a live device whose `ops` is set before it is added and points to a
+        // static table whose `max_dmbs` is mandatory.
+        let n = unsafe { (*(*raw).ops).max_dmbs.map_or(0, |f| f()) };
         u32::try_from(n).unwrap_or(0)
+    }
+
+    fn max_dmbs(&self) -> u32 {
+        self.max_dmbs
     }
 
     /// The client array slot of DMB `idx`, if `idx` is in range and the device is added.

@@ -5,7 +5,7 @@
 /// `"ISMIVF01"`, read as a little-endian `u64`.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"ISMIVF01");
 /// The layout version; VMs with different versions refuse to share a region.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// Header: `u64` magic.
 pub const HDR_MAGIC: usize = 0x00;
@@ -52,7 +52,7 @@ pub const GRANULE: usize = 4096;
 /// Offset of slot 0.
 pub const SLOTS_OFF: usize = 0x4000;
 /// Size of one slot.
-pub const SLOT_SIZE: usize = 0x9000;
+pub const SLOT_SIZE: usize = 0xd000;
 /// Data areas start at a multiple of this.
 pub const AREA_ALIGN: usize = 1 << 20;
 
@@ -70,6 +70,10 @@ pub const SLOT_SUMMARY: usize = 0x40;
 pub const SLOT_MBOX: usize = 0x100;
 /// Slot: the DMB descriptors.
 pub const SLOT_DESC: usize = 0x1000;
+/// Slot: the attach words, [`ATTACH_ENTRIES`] `u64`s (see the `attach` module).
+pub const SLOT_ATTACH: usize = 0xb000;
+/// Attach words per slot: one per DMB, plus those of retired DMBs a peer still has attached.
+pub const ATTACH_ENTRIES: usize = MAX_DMBS;
 
 /// The slot is free.
 pub const SLOT_FREE: u32 = 0;
@@ -98,7 +102,7 @@ pub const ENTRY_GID: usize = 0x08;
 pub const ENTRY_INFO: usize = 0x10;
 
 /// Size of one DMB descriptor.
-pub const DESC_SIZE: usize = 0x20;
+pub const DESC_SIZE: usize = 0x28;
 /// Descriptor: `u64` token, zero while the descriptor is unused.
 pub const DESC_TOKEN: usize = 0x00;
 /// Descriptor: `u64` GID of the only VM allowed to write the DMB.
@@ -109,6 +113,8 @@ pub const DESC_OFFSET: usize = 0x10;
 pub const DESC_LEN: usize = 0x18;
 /// Descriptor: `u32` pending signal mask (16 bits used).
 pub const DESC_MASK: usize = 0x1c;
+/// Descriptor: `u32` number of the DMB's attach word in the owner's slot.
+pub const DESC_ATTACH: usize = 0x20;
 
 /// The doorbell vector for DMB signals.
 pub const VECTOR_SIGNAL: u16 = 0;
@@ -120,9 +126,11 @@ const _: () = {
     assert!(SLOT_SUMMARY + MAX_DMBS / 8 <= SLOT_MBOX);
     assert!(SLOT_MBOX + NSLOTS * MBOX_SIZE <= SLOT_DESC);
     assert!(MBOX_ENTRIES + MBOX_LEN as usize * MBOX_ENTRY_SIZE <= MBOX_SIZE);
-    assert!(SLOT_DESC + MAX_DMBS * DESC_SIZE <= SLOT_SIZE);
+    assert!(SLOT_DESC + MAX_DMBS * DESC_SIZE <= SLOT_ATTACH);
+    assert!(SLOT_ATTACH + ATTACH_ENTRIES * 8 <= SLOT_SIZE);
+    assert!(DESC_SIZE.is_multiple_of(8) && SLOT_ATTACH.is_multiple_of(8));
     assert!(PRESENCE + 65536 / 8 <= SLOTS_OFF);
-    assert!(MAX_DMBS % 64 == 0 && MAX_DMBS <= 1 << 16);
+    assert!(MAX_DMBS.is_multiple_of(64) && MAX_DMBS <= 1 << 16);
     assert!(NSLOTS <= 256);
 };
 
@@ -167,6 +175,11 @@ impl Layout {
     /// Offset of the descriptor of DMB index `idx` of `slot`.
     pub fn desc(&self, slot: usize, idx: usize) -> usize {
         self.slot(slot) + SLOT_DESC + idx * DESC_SIZE
+    }
+
+    /// Offset of attach word `entry` of `slot`.
+    pub fn attach_word(&self, slot: usize, entry: usize) -> usize {
+        self.slot(slot) + SLOT_ATTACH + entry * 8
     }
 
     /// Offset of the mailbox in `slot` that `sender` posts to.
@@ -369,7 +382,8 @@ mod tests {
         assert_eq!(l.summary(1, 65), (s + SLOT_SUMMARY + 8, 2));
         assert!(l.summary(1, MAX_DMBS - 1).0 < l.mbox(1, 0));
         assert!(l.mbox(1, NSLOTS - 1) + MBOX_SIZE <= l.desc(1, 0));
-        assert!(l.desc(1, MAX_DMBS - 1) + DESC_SIZE <= l.slot(2));
+        assert!(l.desc(1, MAX_DMBS - 1) + DESC_SIZE <= l.attach_word(1, 0));
+        assert!(l.attach_word(1, ATTACH_ENTRIES - 1) + 8 <= l.slot(2));
         assert_eq!(Layout::mbox_entry(0, 9), MBOX_ENTRIES + MBOX_ENTRY_SIZE);
     }
 
@@ -380,7 +394,7 @@ mod tests {
         assert_ne!(Token::encode(1, 2, 0) & TOKEN_SEQ_MASK, 0);
         assert_eq!(Token::decode(0), None);
         assert_eq!(Token::decode(Token::encode(NSLOTS, 0, 1)), None);
-        assert_eq!(Token::decode((1 << 40) * 1024 | 1), None);
+        assert_eq!(Token::decode(((1 << 40) * 1024) | 1), None);
         assert_ne!(Token::encode(0, 0, 1), Token::encode(0, 0, 2));
     }
 

@@ -16,17 +16,20 @@
 //!           +0x040 signal summary: one bit per DMB index with signals pending
 //!           +0x100 event mailboxes, one per sending slot
 //!           +0x1000 DMB descriptors, MAX_DMBS of them
+//!           +0xb000 attach words: who writes straight into which DMB
 //! AREA    NSLOTS data areas (area_size each): the DMBs a slot owns
 //! ```
 //!
 //! Only a slot's owner writes its state, descriptors and area allocation; any
 //! VM may set signal bits, post to a mailbox, write into a DMB registered for it
-//! as the sender, and free a slot whose owner the server reports gone.
+//! as the sender (by copy, or directly once attached), record or clear its own
+//! attach bits, and free a slot whose owner the server reports gone.
 
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod attach;
 pub mod layout;
 
 pub use layout::*;

@@ -11,12 +11,8 @@ set -u
 EID=SMC-RS-LOOPBACK.TEST
 port=7100
 
-# is FILE KEY WANT / atleast FILE KEY MIN: a `key value` line of smctest's output.
-val() { awk -v k="$2" '$1 == k { print $2; f = 1 } END { if (!f) print "missing" }' "$1"; }
-is() { v=$(val "$1" "$2"); echo "$2 = $v, want $3"; [ "$v" = "$3" ]; }
 # reason FILE KIND CODE WANT: a `fback_srv|fback_clnt 0xCODE COUNT NAME` line.
 reason() { v=$(awk -v k="$2" -v c="$3" '$1 == k && $2 == c { print $3 }' "$1"); echo "$2 $3 = $v, want $4"; [ "$v" = "$4" ]; }
-atleast() { v=$(val "$1" "$2"); echo "$2 = $v, want at least $3"; [ "$v" != missing ] && [ "$v" -ge "$3" ]; }
 
 # stream NAME FAMILY CONNS BYTES EXPECT: server and client on 127.0.0.1,
 # each prints its own TEST line (NAME-server, NAME-client).

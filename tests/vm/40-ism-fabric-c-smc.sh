@@ -12,9 +12,6 @@ set -u
 EID=SMC-RS-FABRIC.TEST
 dev=
 
-val() { awk -v k="$2" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }' "$1"; }
-atleast() { v=$(val "$1" "$2"); echo "$2 = $v, want at least $3"; [ "$v" -ge "$3" ]; }
-is() { v=$(val "$1" "$2"); echo "$2 = $v, want $3"; [ "$v" = "$3" ]; }
 
 # stream NAME CONNS BYTES: host serves, guest connects; both check every byte
 # and that every connection is SMC-D (smc_diag).

@@ -7,7 +7,8 @@
 # rings the survivors; the host's driver frees the dead VM's slot and tells
 # the DIBS clients, and the C smc tears the link group down: the host's
 # sockets fail promptly, its kernel stays clean (vmrun checks splats and
-# kmemleak), and the dead VM's link group and DMBs are gone.
+# kmemleak), and the dead VM's link group and DMBs are gone, including those
+# it had attached (written into directly).
 set -u
 . "$EXTRA/checks.inc"
 EID=SMC-RS-FABRIC.TEST
@@ -16,12 +17,18 @@ check ism-load modprobe ism_ivshmem
 dev=$(ls -d /sys/kernel/debug/ism_ivshmem/* | head -1)
 check c-smc-load modprobe smc
 check ueid-add smctest ueid add "$EID"
+# fabric FIELD: a line of the driver's debugfs `fabric` file.
+fabric() { awk -v k="$1" '$1 == k { print $2 }' "$dev/fabric"; }
+
 meet ready > /dev/null
 
 if [ "$VM_ROLE" = guest ]; then
 	smctest stream client --family inet --addr "$PEER_IP" --port 7201 --conns 4 \
 		--bytes 512M --expect any --timeout 300 --name doomed-client >/dev/null 2>&1 &
 	sleep 10
+	cat "$dev/fabric"
+	# SMC writes its data straight into the host's DMBs, attached.
+	check copy-avoidance-attached sh -c "[ $(fabric attached) -ge 1 ]"
 	# Die: vmrun kills this VM's QEMU (SIGKILL) on this line, as when the
 	# host loses the process: nothing in this kernel runs any more.
 	echo VMRUN-KILL-ME
@@ -50,6 +57,10 @@ smctest linkgroups
 check dead-peer-lgr-gone sh -c "! smctest linkgroups | grep -q '^smcd_lgr '"
 cat "$dev/fabric"
 check dead-peer-dmbs-freed grep -qx 'dmbs 0' "$dev/fabric"
+# The dead VM had attached the host's DMBs: its attaches died with it, so
+# none waits for a detach that will never come.
+check dead-peer-attaches-void grep -qx 'retired 0' "$dev/fabric"
+check dead-peer-free-granules sh -c "[ $(fabric free_granules) -gt 0 ]"
 
 check ism-unload rmmod ism_ivshmem
 check c-smc-unload modprobe -r smc_diag smc

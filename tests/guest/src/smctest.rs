@@ -6,10 +6,12 @@
 //! (1), or on a usage error (2).
 
 mod args;
+mod clccap;
 mod diag;
 mod netlink;
 mod pattern;
 mod smcnl;
+mod sockapi;
 mod stream;
 mod sys;
 
@@ -22,6 +24,7 @@ const USAGE: &str = "\
 usage: smctest COMMAND ...
   skeleton                      the AF_SMC family before data transfer exists
   stream server|client [opts]   data-integrity stream test (smctest stream --help)
+  sockapi --family F [opts]     socket-API conformance (smctest sockapi --help)
   stats [--all] [--since FILE]  SMC statistics and fallback reasons (C smc)
   devices                       SMC-D devices (SMC_NETLINK_GET_DEV_SMCD)
   linkgroups                    SMC-D link groups (SMC_NETLINK_GET_LGR_SMCD)
@@ -29,7 +32,8 @@ usage: smctest COMMAND ...
   diag                          every SMC socket: mode and fallback reason (smc_diag)
   ueid add|del EID | flush | list
   pnet add PNETID NAME | add PNETID [--eth NETDEV] [--ib DEV [--ib-port N]]
-  pnet del PNETID | flush | list";
+  pnet del PNETID | flush | list
+  clccap --port P [--iface IF] [--count N] [--timeout S]   print captured CLC messages";
 
 /// Records and prints check results.
 #[derive(Default)]
@@ -231,6 +235,17 @@ fn main() -> ExitCode {
                 }
             }
         }
+        "sockapi" => {
+            let mut a = a;
+            if a.flag("help") {
+                println!("{}", sockapi::usage());
+                return ExitCode::SUCCESS;
+            }
+            match sockapi::Opts::parse(a) {
+                Ok(o) => sockapi::run(&o, &mut report),
+                Err(e) => return usage(&e),
+            }
+        }
         "stats" => {
             let mut a = a;
             let all = a.flag("all");
@@ -249,6 +264,7 @@ fn main() -> ExitCode {
             return tool(a.finish().and_then(|()| smcnl::ueid(op, eid)));
         }
         "pnet" => return tool(pnet_cmd(a)),
+        "clccap" => return tool(clccap::Opts::parse(a).and_then(|o| clccap::run(&o))),
         _ => return usage("unknown command"),
     }
     if report.failed == 0 {

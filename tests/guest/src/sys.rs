@@ -249,3 +249,25 @@ pub fn ip_domain(ip: &IpAddr) -> i32 {
         IpAddr::V6(_) => libc::AF_INET6,
     }
 }
+
+/// Binds a packet socket to every protocol (`ETH_P_ALL`) of one interface.
+pub fn bind_packet(fd: &Fd, ifindex: i32) -> Result<(), i32> {
+    let sa = libc::sockaddr_ll {
+        sll_family: libc::AF_PACKET as u16,
+        sll_protocol: (libc::ETH_P_ALL as u16).to_be(),
+        sll_ifindex: ifindex,
+        sll_hatype: 0,
+        sll_pkttype: 0,
+        sll_halen: 0,
+        sll_addr: [0; 8],
+    };
+    // SAFETY: `sa` is a valid `sockaddr_ll` of the given size.
+    let r = unsafe {
+        libc::bind(
+            fd.0,
+            (&sa as *const libc::sockaddr_ll).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+        )
+    };
+    check(r as isize).map(drop)
+}

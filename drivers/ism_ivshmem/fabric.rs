@@ -494,6 +494,47 @@ impl Fabric {
     }
 }
 
+/// A peer's DMB as its descriptor describes it, checked ([`Fabric::remote_dmb`]).
+struct RemoteDmb {
+    t: fl::Token,
+    /// The owner's ivshmem peer ID.
+    owner: u16,
+    /// The descriptor's offset.
+    desc: usize,
+    /// The DMB's offset in the region.
+    start: u64,
+    len: u32,
+}
+
+impl Fabric {
+    /// The DMB `token` of a live VM, registered with this VM as its one allowed writer and
+    /// lying inside its owner's area: what must hold before this VM writes into it.
+    fn remote_dmb(&self, token: u64) -> Result<RemoteDmb> {
+        let t = fl::Token::decode(token).ok_or(EINVAL)?;
+        let owner = self.owner_if_live(t.slot).ok_or(ENETUNREACH)?;
+        let desc = self.layout.desc(t.slot, t.idx);
+        if self.shm.atomic_u64(desc + fl::DESC_TOKEN)?.load(Acquire) != token {
+            return Err(EINVAL);
+        }
+        if self.shm.atomic_u64(desc + fl::DESC_RGID)?.load(Relaxed) != self.gid {
+            return Err(EACCES);
+        }
+        let start = self.shm.atomic_u64(desc + fl::DESC_OFFSET)?.load(Relaxed);
+        let len = self.shm.atomic_u32(desc + fl::DESC_LEN)?.load(Relaxed);
+        // The descriptor comes from another VM: the DMB must lie in its owner's area.
+        if !self.layout.in_area(t.slot, start, len) {
+            return Err(EINVAL);
+        }
+        Ok(RemoteDmb {
+            t,
+            owner,
+            desc,
+            start,
+            len,
+        })
+    }
+}
+
 /// What [`Fabric::usage`] counts.
 pub(crate) struct Usage {
     /// DMBs registered here.
@@ -620,21 +661,13 @@ impl dibs::Driver for Fabric {
     }
 
     fn move_data(&self, token: u64, idx: u32, signal: bool, offset: u32, data: &[u8]) -> Result {
-        let t = fl::Token::decode(token).ok_or(EINVAL)?;
-        let owner = self.owner_if_live(t.slot).ok_or(ENETUNREACH)?;
-        let desc = self.layout.desc(t.slot, t.idx);
-        if self.shm.atomic_u64(desc + fl::DESC_TOKEN)?.load(Acquire) != token {
-            return Err(EINVAL);
-        }
-        if self.shm.atomic_u64(desc + fl::DESC_RGID)?.load(Relaxed) != self.gid {
-            return Err(EACCES);
-        }
-        let start = self.shm.atomic_u64(desc + fl::DESC_OFFSET)?.load(Relaxed);
-        let len = self.shm.atomic_u32(desc + fl::DESC_LEN)?.load(Relaxed);
-        // The descriptor comes from another VM: the DMB must lie in its owner's area.
-        if !self.layout.in_area(t.slot, start, len) {
-            return Err(EINVAL);
-        }
+        let RemoteDmb {
+            t,
+            owner,
+            desc,
+            start,
+            len,
+        } = self.remote_dmb(token)?;
         let size = u32::try_from(data.len()).map_err(|_| EINVAL)?;
         if u64::from(offset) + u64::from(size) > u64::from(len) {
             return Err(EINVAL);
@@ -653,21 +686,12 @@ impl dibs::Driver for Fabric {
     }
 
     fn attach_dmb(&self, token: u64) -> Result<Attachment> {
-        let t = fl::Token::decode(token).ok_or(EINVAL)?;
-        self.owner_if_live(t.slot).ok_or(ENETUNREACH)?;
-        let desc = self.layout.desc(t.slot, t.idx);
-        if self.shm.atomic_u64(desc + fl::DESC_TOKEN)?.load(Acquire) != token {
-            return Err(EINVAL);
-        }
-        // Only the DMB's one allowed writer may map it.
-        if self.shm.atomic_u64(desc + fl::DESC_RGID)?.load(Relaxed) != self.gid {
-            return Err(EACCES);
-        }
-        let start = self.shm.atomic_u64(desc + fl::DESC_OFFSET)?.load(Relaxed);
-        let len = self.shm.atomic_u32(desc + fl::DESC_LEN)?.load(Relaxed);
+        let RemoteDmb {
+            t, desc, start, len, ..
+        } = self.remote_dmb(token)?;
         let entry = self.shm.atomic_u32(desc + fl::DESC_ATTACH)?.load(Relaxed) as usize;
-        // The descriptor comes from another VM: check it all before relying on it.
-        if !self.layout.in_area(t.slot, start, len) || entry >= fl::ATTACH_ENTRIES {
+        // Like the rest of the descriptor, checked before use.
+        if entry >= fl::ATTACH_ENTRIES {
             return Err(EINVAL);
         }
         let word = self.layout.attach_word(t.slot, entry);

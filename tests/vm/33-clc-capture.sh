@@ -16,39 +16,8 @@
 # interrupts on (dibs_lo_move_data()).
 set -u
 . "$EXTRA/checks.inc"
+. "$EXTRA/clccap.inc"
 EID=SMC-RS-CLCCAP.TEST
-
-# capture NAME IFACE PORT COUNT: starts a capture in the background and
-# waits until it captures; `captured` waits for it and prints its lines.
-capture() {
-	capname=$1
-	smctest clccap --iface "$2" --port "$3" --count "$4" --timeout 150 >/tmp/cap.out 2>&1 &
-	cappid=$!
-	i=0
-	until grep -q '^capturing' /tmp/cap.out || [ $i -ge 100 ]; do
-		i=$((i + 1))
-		sleep 0.1
-	done
-}
-captured() {
-	wait $cappid
-	caprc=$?
-	cp /tmp/cap.out "/tmp/cap.$capname"
-	sed "s/^/clccap $capname: /" /tmp/cap.out
-	check "clccap-$capname-done" test $caprc -eq 0
-}
-
-# want NAME LINE...: each LINE starts a line of capture NAME
-# (e.g. "SYNOPT 1 syn=1 synack=1", "CLC 1 c2s proposal e2d4c3d9").
-want() {
-	f=/tmp/cap.$1
-	shift
-	for l in "$@"; do
-		grep -q "^$l" "$f" || { echo "no line '$l'"; return 1; }
-	done
-}
-# nclc NAME N: capture NAME holds exactly N CLC messages.
-nclc() { [ "$(grep -c '^CLC ' "/tmp/cap.$1")" -eq "$2" ] || { grep -c '^CLC ' "/tmp/cap.$1"; return 1; }; }
 
 # stream NAME FAMILY SERVER-ADDR CLIENT-ADDR PORT EXPECT [SERVER-FAMILY]:
 # one connection with a little data, server and client in this VM.

@@ -178,16 +178,19 @@ impl State {
     pub unsafe fn socket(&self, real: SocketFn, c: Call) -> c_int {
         let (mode, debug) = self.config();
         let Some(m) = map(mode, c) else {
+            // SAFETY: `real` behaves like socket() (this function's contract), which takes integers.
             return unsafe { real(c.domain, c.ty, c.protocol) };
         };
         let no_smc = &self.no_smc[(c.domain == libc::AF_INET6) as usize];
         if no_smc.load(Ordering::Relaxed) {
+            // SAFETY: `real` behaves like socket() (this function's contract), which takes integers.
             let fd = unsafe { real(c.domain, c.ty, c.protocol) };
             if debug {
                 log(format_args!("{} -> no SMC in this kernel, TCP = {fd}", Show(c)));
             }
             return fd;
         }
+        // SAFETY: `real` behaves like socket() (this function's contract), which takes integers.
         let fd = unsafe { real(m.domain, m.ty, m.protocol) };
         if fd >= 0 {
             if debug {
@@ -200,6 +203,7 @@ impl State {
             no_smc.store(true, Ordering::Relaxed);
         }
         // The original call sets errno itself if it fails too.
+        // SAFETY: `real` behaves like socket() (this function's contract), which takes integers.
         let fd = unsafe { real(c.domain, c.ty, c.protocol) };
         if debug {
             log(format_args!(

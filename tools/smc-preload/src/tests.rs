@@ -125,10 +125,12 @@ fn calls() -> Vec<Call> {
 fn mapped_socket_is_returned() {
     let st = State::new(Mode::Smc, false);
     scripted(0, 0);
+    // SAFETY: a plain system call on a descriptor this test owns, with pointers to live locals of the lengths passed.
     let fd = unsafe { st.socket(fake, call(libc::AF_INET6, STREAM | CX, 0)) };
     assert_eq!(fd, 100);
     assert_eq!(calls(), [call(AF_SMC, STREAM | CX, SMCPROTO_SMC6)]);
     let st = State::new(Mode::Inet, false);
+    // SAFETY: a plain system call on a descriptor this test owns, with pointers to live locals of the lengths passed.
     let fd = unsafe { st.socket(fake, call(libc::AF_INET, STREAM, 6)) };
     assert_eq!(fd, 100);
     assert_eq!(calls(), [call(libc::AF_INET, STREAM, IPPROTO_SMC)]);
@@ -139,6 +141,7 @@ fn other_sockets_go_straight_through() {
     let st = State::new(Mode::Smc, false);
     scripted(0, 0);
     let udp = call(libc::AF_INET, libc::SOCK_DGRAM, 0);
+    // SAFETY: `fake` behaves like socket(): it only records its integer arguments.
     assert_eq!(unsafe { st.socket(fake, udp) }, 200);
     assert_eq!(calls(), [udp]);
 }
@@ -149,15 +152,18 @@ fn no_smc_in_the_kernel_falls_back_and_stops_asking() {
         let st = State::new(mode, false);
         scripted(err, 0);
         let tcp = call(libc::AF_INET, STREAM | NB, 0);
+        // SAFETY: `fake` behaves like socket(): it only records its integer arguments.
         assert_eq!(unsafe { st.socket(fake, tcp) }, 200);
         assert_eq!(calls().len(), 2);
         assert!(st.smc_unavailable(libc::AF_INET));
         assert!(!st.smc_unavailable(libc::AF_INET6));
         // The next TCP socket of that domain is made directly.
+        // SAFETY: `fake` behaves like socket(): it only records its integer arguments.
         assert_eq!(unsafe { st.socket(fake, tcp) }, 200);
         assert_eq!(calls(), [tcp]);
         // IPv6 still tries SMC first.
         let tcp6 = call(libc::AF_INET6, STREAM, 0);
+        // SAFETY: `fake` behaves like socket(): it only records its integer arguments.
         assert_eq!(unsafe { st.socket(fake, tcp6) }, 200);
         assert_eq!(calls().len(), 2);
     }
@@ -169,6 +175,7 @@ fn other_refusals_fall_back_every_time() {
     scripted(libc::EPERM, 0);
     let tcp = call(libc::AF_INET, STREAM, libc::IPPROTO_TCP);
     for _ in 0..2 {
+        // SAFETY: `fake` behaves like socket(): it only records its integer arguments.
         assert_eq!(unsafe { st.socket(fake, tcp) }, 200);
         assert_eq!(calls(), [call(AF_SMC, STREAM, SMCPROTO_SMC), tcp]);
     }
@@ -180,6 +187,7 @@ fn failed_fallback_reports_its_own_errno() {
     let st = State::new(Mode::Smc, true); // the debug line must not clobber errno
     scripted(libc::EMFILE, libc::ENFILE);
     set_errno(0);
+    // SAFETY: a plain system call on a descriptor this test owns, with pointers to live locals of the lengths passed.
     assert_eq!(unsafe { st.socket(fake, call(libc::AF_INET, STREAM, 0)) }, -1);
     assert_eq!(errno(), libc::ENFILE);
 }
@@ -190,14 +198,17 @@ fn failed_fallback_reports_its_own_errno() {
 fn sockopt(fd: c_int, opt: c_int) -> c_int {
     let mut v: c_int = -1;
     let mut len = core::mem::size_of::<c_int>() as libc::socklen_t;
+    // SAFETY: a plain system call on a descriptor this test owns, with pointers to live locals of the lengths passed.
     let r = unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, opt, (&mut v as *mut c_int).cast(), &mut len) };
     assert_eq!(r, 0, "getsockopt {opt}");
     v
 }
 
 fn kernel_has_af_smc() -> bool {
+    // SAFETY: a plain system call on a descriptor this test owns, with pointers to live locals of the lengths passed.
     let fd = unsafe { raw_socket(AF_SMC, STREAM, SMCPROTO_SMC) };
     if fd >= 0 {
+        // SAFETY: a plain system call on a descriptor this test owns, with pointers to live locals of the lengths passed.
         unsafe { libc::close(fd) };
     }
     fd >= 0
@@ -207,20 +218,30 @@ fn kernel_has_af_smc() -> bool {
 fn real_kernel_socket_keeps_flags() {
     let st = State::new(Mode::Smc, false);
     let want = if kernel_has_af_smc() { AF_SMC } else { libc::AF_INET };
+    // SAFETY: a plain system call on a descriptor this test owns, with pointers to live locals of the lengths passed.
     let fd = unsafe { st.socket(real_socket(), call(libc::AF_INET, STREAM | NB | CX, 0)) };
     assert!(fd >= 0);
     assert_eq!(sockopt(fd, libc::SO_DOMAIN), want);
     assert_eq!(sockopt(fd, libc::SO_TYPE), STREAM);
+    // SAFETY: a plain system call on a descriptor this test owns, with pointers to live locals of the lengths passed.
     assert_ne!(unsafe { libc::fcntl(fd, libc::F_GETFL) } & libc::O_NONBLOCK, 0);
+    // SAFETY: a plain system call on a descriptor this test owns, with pointers to live locals of the lengths passed.
     assert_ne!(unsafe { libc::fcntl(fd, libc::F_GETFD) } & libc::FD_CLOEXEC, 0);
+    // SAFETY: a plain system call on a descriptor this test owns, with pointers to live locals of the lengths passed.
     unsafe { libc::close(fd) };
+    // SAFETY: a plain system call on a descriptor this test owns, with pointers to live locals of the lengths passed.
     let fd = unsafe { st.socket(real_socket(), call(libc::AF_INET, STREAM, 0)) };
+    // SAFETY: a plain system call on a descriptor this test owns, with pointers to live locals of the lengths passed.
     assert_eq!(unsafe { libc::fcntl(fd, libc::F_GETFL) } & libc::O_NONBLOCK, 0);
+    // SAFETY: a plain system call on a descriptor this test owns, with pointers to live locals of the lengths passed.
     assert_eq!(unsafe { libc::fcntl(fd, libc::F_GETFD) } & libc::FD_CLOEXEC, 0);
+    // SAFETY: a plain system call on a descriptor this test owns, with pointers to live locals of the lengths passed.
     unsafe { libc::close(fd) };
+    // SAFETY: a plain system call on a descriptor this test owns, with pointers to live locals of the lengths passed.
     let fd = unsafe { st.socket(real_socket(), call(libc::AF_INET, libc::SOCK_DGRAM, 0)) };
     assert_eq!(sockopt(fd, libc::SO_DOMAIN), libc::AF_INET);
     assert_eq!(sockopt(fd, libc::SO_PROTOCOL), libc::IPPROTO_UDP);
+    // SAFETY: a plain system call on a descriptor this test owns, with pointers to live locals of the lengths passed.
     unsafe { libc::close(fd) };
 }
 
@@ -244,6 +265,7 @@ fn real_kernel_sockets_from_many_threads_connect() {
             let st = st.clone();
             std::thread::spawn(move || {
                 for _ in 0..20 {
+                    // SAFETY: a plain system call on a descriptor this test owns, with pointers to live locals of the lengths passed.
                     let fd = unsafe { st.socket(real_socket(), call(libc::AF_INET, STREAM | CX, 0)) };
                     assert!(fd >= 0);
                     let sa = libc::sockaddr_in {
@@ -252,6 +274,7 @@ fn real_kernel_sockets_from_many_threads_connect() {
                         sin_addr: libc::in_addr { s_addr: u32::from_be_bytes([127, 0, 0, 1]).to_be() },
                         sin_zero: [0; 8],
                     };
+                    // SAFETY: a plain system call on a descriptor this test owns, with pointers to live locals of the lengths passed.
                     let r = unsafe {
                         libc::connect(
                             fd,
@@ -261,10 +284,13 @@ fn real_kernel_sockets_from_many_threads_connect() {
                     };
                     assert_eq!(r, 0, "connect: errno {}", errno());
                     let mut b = [t];
+                    // SAFETY: a plain system call on a descriptor this test owns, with pointers to live locals of the lengths passed.
                     assert_eq!(unsafe { libc::write(fd, b.as_ptr().cast(), 1) }, 1);
                     b[0] = !t;
+                    // SAFETY: a plain system call on a descriptor this test owns, with pointers to live locals of the lengths passed.
                     assert_eq!(unsafe { libc::read(fd, b.as_mut_ptr().cast(), 1) }, 1);
                     assert_eq!(b[0], t);
+                    // SAFETY: a plain system call on a descriptor this test owns, with pointers to live locals of the lengths passed.
                     unsafe { libc::close(fd) };
                 }
             })

@@ -24,11 +24,29 @@ meet ready > /dev/null
 
 if [ "$VM_ROLE" = guest ]; then
 	smctest stream client --family inet --addr "$PEER_IP" --port 7201 --conns 4 \
-		--bytes 512M --expect any --timeout 300 --name doomed-client >/dev/null 2>&1 &
-	sleep 10
+		--bytes 512M --expect any --timeout 300 --name doomed-client >/tmp/c.out 2>&1 &
+	client=$!
+	# Die only once all four connections are SMC-D and streaming: the
+	# client attaches (writes straight into) one host DMB per connection.
+	# Dying in the middle of a CLC handshake is another test's business.
+	start=$(cut -d. -f1 /proc/uptime)
+	i=0
+	until [ "$(fabric attached)" -ge 4 ] || [ $i -ge 600 ]; do
+		i=$((i + 1)); sleep 0.2
+	done
+	echo "4 connections attached after $(( $(cut -d. -f1 /proc/uptime) - start )) s"
 	cat "$dev/fabric"
-	# SMC writes its data straight into the host's DMBs, attached.
-	check copy-avoidance-attached sh -c "[ $(fabric attached) -ge 1 ]"
+	check copy-avoidance-attached sh -c "[ $(fabric attached) -ge 4 ]"
+	if [ "$(fabric attached)" -lt 4 ]; then
+		# Show where the handshakes stand, then end the streams cleanly
+		# instead of dying: the host's checks fail, nothing hangs.
+		cat /tmp/c.out; smctest linkgroups; smctest stats
+		echo w > /proc/sysrq-trigger; sleep 1
+		kill "$client"; wait
+		meet dying failed > /dev/null
+		exit 1
+	fi
+	meet dying now > /dev/null
 	# Die: vmrun kills this VM's QEMU (SIGKILL) on this line, as when the
 	# host loses the process: nothing in this kernel runs any more.
 	echo VMRUN-KILL-ME
@@ -37,15 +55,19 @@ if [ "$VM_ROLE" = guest ]; then
 fi
 
 cat "$dev/fabric"
-start=$(cut -d. -f1 /proc/uptime)
 smctest stream server --family inet --port 7201 --conns 4 --bytes 512M \
-	--expect any --timeout 300 --name doomed-server >/tmp/d.out 2>&1
+	--expect any --timeout 300 --name doomed-server >/tmp/d.out 2>&1 &
+server=$!
+# The guest says when it is about to die (or that it will not).
+meet dying
+start=$(cut -d. -f1 /proc/uptime)
+wait $server
 rc=$?
 took=$(( $(cut -d. -f1 /proc/uptime) - start ))
 grep -v '^  conn \|^TEST ' /tmp/d.out | head -20
-echo "streams ended after $took s (exit $rc)"
+echo "streams ended $took s after the guest died (exit $rc)"
 check dead-peer-streams-fail test $rc -ne 0
-# 10 s of streaming, then the failure: well before the 60 s idle timeout.
+# The failure comes well before the 60 s idle timeout.
 check dead-peer-streams-fail-promptly test "$took" -lt 45
 # The link group to the dead VM goes (SMC tears it down on the device event).
 i=0

@@ -16,7 +16,25 @@ pub(crate) const SMCPROTO_SMC: i32 = 0;
 /// `socket(AF_SMC, SOCK_STREAM, SMCPROTO_SMC6)`: SMC over IPv6.
 pub(crate) const SMCPROTO_SMC6: i32 = 1;
 
+/// The state of an SMC socket (`enum smc_state`, as `sk_state` and smc_diag show it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum SmcState {
+    /// Connected.
+    Active = 1,
+    /// Listening (the value of `TCP_LISTEN`, which `SO_ACCEPTCONN` tests).
+    Listen = 10,
+}
+
 impl IpVersion {
+    /// The address family of the CLC socket.
+    pub(crate) fn family(self) -> u16 {
+        match self {
+            Self::V4 => AF_INET,
+            Self::V6 => AF_INET6,
+        }
+    }
+
     /// The IP version an AF_SMC `protocol` argument asks for, if it is a valid one.
     pub(crate) fn from_smcproto(protocol: i32) -> Option<Self> {
         match protocol {
@@ -24,6 +42,46 @@ impl IpVersion {
             SMCPROTO_SMC6 => Some(Self::V6),
             _ => None,
         }
+    }
+}
+
+/// `AF_UNSPEC`, `AF_INET`, `AF_INET6`.
+const AF_UNSPEC: u16 = 0;
+const AF_INET: u16 = 2;
+const AF_INET6: u16 = 10;
+
+/// Why an address given to `bind`/`connect` is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AddrError {
+    /// Shorter than the call needs.
+    TooShort,
+    /// Not an IP address.
+    NotIp,
+}
+
+fn sa_family(addr: &[u8]) -> Option<u16> {
+    Some(u16::from_ne_bytes([*addr.first()?, *addr.get(1)?]))
+}
+
+/// Checks a `bind` address as the C implementation does (it repeats `inet_bind()`'s checks):
+/// at least a `sockaddr_in`, an IP family, or `AF_UNSPEC` for `INADDR_ANY`.
+pub(crate) fn check_bind_addr(addr: &[u8]) -> Result<(), AddrError> {
+    if addr.len() < 16 {
+        return Err(AddrError::TooShort);
+    }
+    match sa_family(addr) {
+        Some(AF_INET | AF_INET6) => Ok(()),
+        Some(AF_UNSPEC) if addr.get(4..8) == Some(&[0; 4][..]) => Ok(()),
+        _ => Err(AddrError::NotIp),
+    }
+}
+
+/// Checks a `connect` address as the C implementation does: an IP family.
+pub(crate) fn check_connect_addr(addr: &[u8]) -> Result<(), AddrError> {
+    match sa_family(addr) {
+        None => Err(AddrError::TooShort),
+        Some(AF_INET | AF_INET6) => Ok(()),
+        Some(_) => Err(AddrError::NotIp),
     }
 }
 
@@ -35,6 +93,32 @@ mod tests {
     fn smcproto_selects_ip_version() {
         assert_eq!(IpVersion::from_smcproto(SMCPROTO_SMC), Some(IpVersion::V4));
         assert_eq!(IpVersion::from_smcproto(SMCPROTO_SMC6), Some(IpVersion::V6));
+    }
+
+    fn sin(family: u16, addr: [u8; 4]) -> [u8; 16] {
+        let mut b = [0u8; 16];
+        b[..2].copy_from_slice(&family.to_ne_bytes());
+        b[4..8].copy_from_slice(&addr);
+        b
+    }
+
+    #[test]
+    fn bind_addresses_are_checked_as_inet_bind_does() {
+        assert_eq!(check_bind_addr(&sin(AF_INET, [127, 0, 0, 1])), Ok(()));
+        assert_eq!(check_bind_addr(&sin(AF_INET6, [0; 4])), Ok(()));
+        assert_eq!(check_bind_addr(&sin(AF_UNSPEC, [0; 4])), Ok(()));
+        assert_eq!(check_bind_addr(&sin(AF_UNSPEC, [10, 0, 0, 1])), Err(AddrError::NotIp));
+        assert_eq!(check_bind_addr(&sin(1, [0; 4])), Err(AddrError::NotIp));
+        assert_eq!(check_bind_addr(&sin(AF_INET, [0; 4])[..15]), Err(AddrError::TooShort));
+        assert_eq!(check_bind_addr(&[]), Err(AddrError::TooShort));
+    }
+
+    #[test]
+    fn connect_addresses_must_be_ip() {
+        assert_eq!(check_connect_addr(&sin(AF_INET, [127, 0, 0, 1])), Ok(()));
+        assert_eq!(check_connect_addr(&sin(AF_INET6, [0; 4])), Ok(()));
+        assert_eq!(check_connect_addr(&sin(AF_UNSPEC, [0; 4])), Err(AddrError::NotIp));
+        assert_eq!(check_connect_addr(&[2]), Err(AddrError::TooShort));
     }
 
     #[test]

@@ -35,3 +35,92 @@ __rust_helper void rust_helper_sk_set_protocol(struct sock *sk, u16 protocol)
 }
 
 #endif
+
+#include <linux/net.h>
+#include <linux/sockptr.h>
+#include <linux/tcp.h>
+#include <net/tcp.h>
+
+#ifdef CONFIG_NET
+
+__rust_helper struct net *rust_helper_sock_net(const struct sock *sk)
+{
+	return sock_net(sk);
+}
+
+__rust_helper int rust_helper_sk_read_err(const struct sock *sk)
+{
+	return READ_ONCE(sk->sk_err);
+}
+
+__rust_helper void rust_helper_sk_write_err(struct sock *sk, int err)
+{
+	WRITE_ONCE(sk->sk_err, err);
+}
+
+__rust_helper void rust_helper_sk_write_state(struct sock *sk, u8 state)
+{
+	WRITE_ONCE(sk->sk_state, state);
+}
+
+__rust_helper u8 rust_helper_sk_read_state(const struct sock *sk)
+{
+	return READ_ONCE(sk->sk_state);
+}
+
+__rust_helper u16 rust_helper_sk_read_protocol(const struct sock *sk)
+{
+	return sk->sk_protocol;
+}
+
+/* SOL_SOCKET options of this socket reach proto_ops::setsockopt. */
+__rust_helper void rust_helper_socket_set_custom_sockopt(struct socket *sock)
+{
+	set_bit(SOCK_CUSTOM_SOCKOPT, &sock->flags);
+}
+
+__rust_helper void rust_helper_socket_set_connected(struct socket *sock)
+{
+	sock->state = SS_CONNECTED;
+}
+
+__rust_helper int rust_helper_copy_from_sockptr(void *dst, sockptr_t src,
+						size_t size)
+{
+	return copy_from_sockptr(dst, src, size);
+}
+
+/* The SMC experimental TCP option (net/ipv4/tcp_output.c): TCP sockets only. */
+__rust_helper void rust_helper_tcp_sk_set_syn_smc(struct sock *sk, bool on)
+{
+#if IS_ENABLED(CONFIG_SMC)
+	if (sk_is_tcp(sk))
+		tcp_sk(sk)->syn_smc = on;
+#endif
+}
+
+__rust_helper bool rust_helper_tcp_sk_syn_smc(const struct sock *sk)
+{
+#if IS_ENABLED(CONFIG_SMC)
+	return sk_is_tcp(sk) && tcp_sk(sk)->syn_smc;
+#else
+	return false;
+#endif
+}
+
+/* TCP sends and answers the SMC option only while some user holds this key. */
+__rust_helper void rust_helper_tcp_smc_option_get(void)
+{
+#if IS_ENABLED(CONFIG_SMC)
+	static_branch_inc(&tcp_have_smc);
+#endif
+}
+
+__rust_helper void rust_helper_tcp_smc_option_put(void)
+{
+#if IS_ENABLED(CONFIG_SMC)
+	static_branch_dec(&tcp_have_smc);
+#endif
+}
+
+#endif

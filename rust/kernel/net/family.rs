@@ -14,6 +14,7 @@
 //! C header: [`include/linux/net.h`](srctree/include/linux/net.h),
 //! [`include/net/sock.h`](srctree/include/net/sock.h).
 
+use super::socket::{AddrOut, MsgHdr, Net, OptIn, OptOut, PollArgs, SockAddr};
 use crate::{
     bindings,
     error::{from_result, to_result},
@@ -56,13 +57,15 @@ impl SockType {
 
 /// A socket protocol family implemented in Rust.
 ///
-/// Socket calls the family does not implement fail with `EOPNOTSUPP`, as with the kernel's
-/// `sock_no_*()` operations.
+/// Socket calls the family does not implement are the kernel's `sock_no_*()` operations
+/// (`EOPNOTSUPP`), or missing from its `proto_ops` where the socket layer has a default. Each operation gets the socket it is called on as a [`Sock`],
+/// through which it reaches the family's per-socket state.
 ///
 /// # Examples
 ///
 /// ```
 /// use kernel::net::family::{Family, SockType};
+/// use kernel::net::socket::Net;
 /// use kernel::prelude::*;
 ///
 /// struct Example;
@@ -72,12 +75,14 @@ impl SockType {
 ///     protocol: i32,
 /// }
 ///
+/// #[vtable]
 /// impl Family for Example {
 ///     const FAMILY: u16 = kernel::bindings::AF_SMC as u16;
 ///     const NAME: &'static CStr = c"EXAMPLE";
 ///     type Sock = ExampleSock;
 ///
 ///     fn create(
+///         _net: &Net,
 ///         ty: SockType,
 ///         protocol: i32,
 ///         _kern: bool,
@@ -89,6 +94,7 @@ impl SockType {
 ///     }
 /// }
 /// ```
+#[vtable]
 pub trait Family: Sized + 'static {
     /// The address family number (`AF_*`).
     const FAMILY: u16;
@@ -96,11 +102,162 @@ pub trait Family: Sized + 'static {
     /// The name of the protocol, as `/proc/net/protocols` shows it (at most 31 bytes).
     const NAME: &'static CStr;
 
+    /// Whether `SOL_SOCKET` options reach [`Family::setsockopt`] instead of being applied to
+    /// this socket by the socket layer (`SOCK_CUSTOM_SOCKOPT`). `getsockopt(SOL_SOCKET)` is
+    /// always answered by the socket layer from this socket's `struct sock`.
+    const CUSTOM_SOL_SOCKET: bool = false;
+
     /// The state each socket of this family carries beside its `struct sock`.
+    ///
+    /// It is dropped when the last reference to the `struct sock` goes, in process context:
+    /// this abstraction takes and drops references only there.
     type Sock: Send + Sync;
 
-    /// Called by `socket(2)`: validates the type and protocol and builds the per-socket state.
-    fn create(ty: SockType, protocol: i32, kern: bool) -> Result<impl PinInit<Self::Sock, Error>>;
+    /// Called by `socket(2)` in namespace `net`: validates the type and protocol and builds
+    /// the per-socket state.
+    fn create(
+        net: &Net,
+        ty: SockType,
+        protocol: i32,
+        kern: bool,
+    ) -> Result<impl PinInit<Self::Sock, Error>>;
+
+    /// `close(2)` of the socket's last file reference; no other call on it is in flight.
+    fn release(_sock: &Sock<Self>) {}
+
+    /// `bind(2)`.
+    fn bind(_sock: &Sock<Self>, _addr: &SockAddr<'_>) -> Result {
+        Err(EOPNOTSUPP)
+    }
+
+    /// `connect(2)`; `flags` are the file's flags (`O_NONBLOCK`).
+    fn connect(_sock: &Sock<Self>, _addr: &SockAddr<'_>, _flags: i32) -> Result {
+        Err(EOPNOTSUPP)
+    }
+
+    /// `listen(2)`.
+    fn listen(_sock: &Sock<Self>, _backlog: i32) -> Result {
+        Err(EOPNOTSUPP)
+    }
+
+    /// `accept(2)`: waits for a connection (unless `flags` has `O_NONBLOCK`) and returns the
+    /// state of the new socket, which the abstraction creates around it.
+    fn accept(_sock: &Sock<Self>, _flags: i32) -> Result<impl PinInit<Self::Sock, Error>> {
+        Err::<(), _>(EOPNOTSUPP).map(|()| {
+            // SAFETY: Never built (the `Err` above); it would fail without touching the slot,
+            // as a failing initialiser may.
+            unsafe { pin_init::pin_init_from_closure::<Self::Sock, Error>(|_| Err(EOPNOTSUPP)) }
+        })
+    }
+
+    /// `getsockname(2)` (`peer` false) or `getpeername(2)`: returns the address length.
+    fn getname(_sock: &Sock<Self>, _out: &mut AddrOut<'_>, _peer: bool) -> Result<i32> {
+        Err(EOPNOTSUPP)
+    }
+
+    /// `poll(2)` and friends: the socket's `EPOLL*` events.
+    fn poll(_sock: &Sock<Self>, _args: &PollArgs<'_>) -> u32 {
+        0
+    }
+
+    /// `ioctl(2)`.
+    fn ioctl(_sock: &Sock<Self>, _cmd: u32, _arg: usize) -> Result<i32> {
+        Err(ENOIOCTLCMD)
+    }
+
+    /// `shutdown(2)`: `how` is `SHUT_RD`, `SHUT_WR` or `SHUT_RDWR`.
+    fn shutdown(_sock: &Sock<Self>, _how: i32) -> Result {
+        Err(EOPNOTSUPP)
+    }
+
+    /// `setsockopt(2)` (`SOL_SOCKET` too if [`Family::CUSTOM_SOL_SOCKET`]).
+    fn setsockopt(_sock: &Sock<Self>, _level: i32, _name: i32, _val: &OptIn<'_>) -> Result {
+        Err(EOPNOTSUPP)
+    }
+
+    /// `getsockopt(2)` at levels other than `SOL_SOCKET`.
+    fn getsockopt(_sock: &Sock<Self>, _level: i32, _name: i32, _out: &OptOut<'_>) -> Result {
+        Err(EOPNOTSUPP)
+    }
+
+    /// `sendmsg(2)` and friends: the bytes sent.
+    fn sendmsg(_sock: &Sock<Self>, _msg: &mut MsgHdr<'_>, _len: usize) -> Result<usize> {
+        Err(EOPNOTSUPP)
+    }
+
+    /// `recvmsg(2)` and friends: the bytes received.
+    fn recvmsg(
+        _sock: &Sock<Self>,
+        _msg: &mut MsgHdr<'_>,
+        _len: usize,
+        _flags: i32,
+    ) -> Result<usize> {
+        Err(EOPNOTSUPP)
+    }
+
+    /// A splice into the socket ended (the socket may push what it held back).
+    fn splice_eof(_sock: &Sock<Self>) {}
+}
+
+/// A socket of family `F`, as its operations see it.
+///
+/// # Invariants
+///
+/// `sock` is a live socket of family `F` with its `struct sock` attached (created by
+/// [`Registration`]'s callbacks, so its per-socket state is initialised).
+pub struct Sock<F: Family> {
+    sock: *mut bindings::socket,
+    sk: *mut bindings::sock,
+    _f: core::marker::PhantomData<F>,
+}
+
+impl<F: Family> Sock<F> {
+    /// # Safety
+    ///
+    /// `sock` is a live socket of family `F` with its `sk` attached, for the lifetime of the
+    /// returned object.
+    unsafe fn from_raw(sock: *mut bindings::socket) -> Self {
+        // SAFETY: `sock` is live (caller).
+        let sk = unsafe { (*sock).sk };
+        Self { sock, sk, _f: core::marker::PhantomData }
+    }
+
+    /// The family's state of this socket.
+    pub fn state(&self) -> &F::Sock {
+        // SAFETY: `sk` is a socket of family `F` whose state is initialised (type invariant)
+        // and lives at least as long as `self`.
+        unsafe { &*state_ptr::<F>(self.sk) }
+    }
+
+    /// The network namespace of the socket.
+    pub fn net(&self) -> &Net {
+        // SAFETY: A socket holds its namespace for as long as it lives.
+        unsafe { Net::from_raw(bindings::sock_net(self.sk)) }
+    }
+
+    /// Sets the socket's state (`sk_state`), which `SO_ACCEPTCONN` and diagnostics read.
+    pub fn set_sk_state(&self, state: u8) {
+        // SAFETY: `sk` is live.
+        unsafe { bindings::sk_write_state(self.sk, state) };
+    }
+
+    /// The socket's state (`sk_state`).
+    pub fn sk_state(&self) -> u8 {
+        // SAFETY: `sk` is live.
+        unsafe { bindings::sk_read_state(self.sk) }
+    }
+
+    /// Sets the socket's pending error (what `SO_ERROR` reports), a positive errno or 0.
+    pub fn set_error(&self, err: i32) {
+        // SAFETY: `sk` is live.
+        unsafe { bindings::sk_write_err(self.sk, err) };
+    }
+
+    /// Applies a `SOL_SOCKET` option to this socket's own `struct sock` (for families with
+    /// [`Family::CUSTOM_SOL_SOCKET`], which the socket layer leaves them to).
+    pub fn set_sol_socket(&self, name: i32, val: &OptIn<'_>) -> Result {
+        val.set_on(self.sock, name)
+    }
 }
 
 /// Where a family's per-socket state sits: after the `struct sock`, aligned.
@@ -233,16 +390,51 @@ impl Tables {
                     (*p).family = af as i32;
                     (*p).owner = module.as_ptr();
                     (*p).release = Some(release_callback::<F>);
-                    (*p).bind = Some(bindings::sock_no_bind);
-                    (*p).connect = Some(bindings::sock_no_connect);
+                    (*p).bind = Some(if F::HAS_BIND { bind_callback::<F> } else { bindings::sock_no_bind });
+                    (*p).connect = Some(if F::HAS_CONNECT {
+                        connect_callback::<F>
+                    } else {
+                        bindings::sock_no_connect
+                    });
                     (*p).socketpair = Some(bindings::sock_no_socketpair);
-                    (*p).accept = Some(bindings::sock_no_accept);
-                    (*p).getname = Some(bindings::sock_no_getname);
-                    (*p).listen = Some(bindings::sock_no_listen);
-                    (*p).shutdown = Some(bindings::sock_no_shutdown);
-                    (*p).sendmsg = Some(bindings::sock_no_sendmsg);
-                    (*p).recvmsg = Some(bindings::sock_no_recvmsg);
+                    (*p).accept = Some(if F::HAS_ACCEPT {
+                        accept_callback::<F>
+                    } else {
+                        bindings::sock_no_accept
+                    });
+                    (*p).getname = Some(if F::HAS_GETNAME {
+                        getname_callback::<F>
+                    } else {
+                        bindings::sock_no_getname
+                    });
+                    (*p).poll = F::HAS_POLL.then_some(poll_callback::<F> as _);
+                    (*p).ioctl = F::HAS_IOCTL.then_some(ioctl_callback::<F> as _);
+                    (*p).listen = Some(if F::HAS_LISTEN {
+                        listen_callback::<F>
+                    } else {
+                        bindings::sock_no_listen
+                    });
+                    (*p).shutdown = Some(if F::HAS_SHUTDOWN {
+                        shutdown_callback::<F>
+                    } else {
+                        bindings::sock_no_shutdown
+                    });
+                    (*p).setsockopt = F::HAS_SETSOCKOPT.then_some(setsockopt_callback::<F> as _);
+                    (*p).getsockopt = F::HAS_GETSOCKOPT.then_some(getsockopt_callback::<F> as _);
+                    (*p).sendmsg = Some(if F::HAS_SENDMSG {
+                        sendmsg_callback::<F>
+                    } else {
+                        bindings::sock_no_sendmsg
+                    });
+                    (*p).recvmsg = Some(if F::HAS_RECVMSG {
+                        recvmsg_callback::<F>
+                    } else {
+                        bindings::sock_no_recvmsg
+                    });
                     (*p).mmap = Some(bindings::sock_no_mmap);
+                    // Without `splice_read`, splice(2) from the socket copies through
+                    // `recvmsg`.
+                    (*p).splice_eof = F::HAS_SPLICE_EOF.then_some(splice_eof_callback::<F> as _);
                 }
                 Ok::<(), Error>(())
             }),
@@ -294,6 +486,51 @@ impl<F: Family> PinnedDrop for Registration<F> {
     }
 }
 
+/// Allocates the `struct sock` of family `F` for `sock`, with the state `init` builds, and
+/// attaches it.
+///
+/// # Safety
+///
+/// `net` and `sock` are live; `sock` has no `sk`; `tables` are `F`'s registered tables.
+unsafe fn attach_sk<F: Family>(
+    tables: *mut Tables,
+    net: *mut bindings::net,
+    sock: *mut bindings::socket,
+    protocol: i32,
+    kern: i32,
+    init: impl PinInit<F::Sock, Error>,
+) -> Result {
+    // SAFETY: `net` is live; `tables` is registered and outlives every socket of the family
+    // (its owner module stays loaded while any socket exists).
+    let sk = unsafe {
+        bindings::sk_alloc(net, i32::from(F::FAMILY), bindings::GFP_KERNEL, (*tables).proto.get(), kern)
+    };
+    if sk.is_null() {
+        return Err(ENOMEM);
+    }
+    // Objects come from kmalloc, aligned to at least `ARCH_KMALLOC_MINALIGN`.
+    const { assert!(core::mem::align_of::<F::Sock>() <= bindings::ARCH_KMALLOC_MINALIGN) };
+    // SAFETY: `sk_alloc()` sized the object by `proto.obj_size`; the state slot is
+    // uninitialised, suitably aligned (above), and never moves.
+    let res = unsafe { init.__init(state_ptr::<F>(sk)) };
+    if let Err(e) = res {
+        // SAFETY: `sk` came from `sk_alloc()` above and nothing else knows it.
+        unsafe { bindings::sk_free(sk) };
+        return Err(e);
+    }
+    // SAFETY: `sock` and `sk` are live; `ops` is registered for the family.
+    unsafe {
+        (*sock).ops = (*tables).ops.get();
+        bindings::sock_init_data(sock, sk);
+        bindings::sk_set_protocol(sk, protocol as u16);
+        bindings::sk_set_destruct(sk, Some(destruct_callback::<F>));
+        if F::CUSTOM_SOL_SOCKET {
+            bindings::socket_set_custom_sockopt(sock);
+        }
+    }
+    Ok(())
+}
+
 /// `net_proto_family::create`.
 ///
 /// # Safety
@@ -312,41 +549,184 @@ unsafe extern "C" fn create_callback<F: Family>(
         }
         // SAFETY: `sock` is live (function safety requirements).
         let ty = SockType::from_raw(unsafe { (*sock).type_ } as i32);
-        let init = F::create(ty, protocol, kern != 0)?;
+        // SAFETY: `net` is live during the call.
+        let init = F::create(unsafe { Net::from_raw(net) }, ty, protocol, kern != 0)?;
+        // SAFETY: Per the function's safety requirements.
+        unsafe { attach_sk::<F>(tables, net, sock, protocol, kern, init) }?;
+        Ok(0)
+    })
+}
 
-        // SAFETY: `net` is live; `tables` is registered and outlives every socket of the family
-        // (its owner module stays loaded while any socket exists).
-        let sk = unsafe {
-            bindings::sk_alloc(
-                net,
-                i32::from(F::FAMILY),
-                bindings::GFP_KERNEL,
-                (*tables).proto.get(),
-                kern,
-            )
-        };
-        if sk.is_null() {
-            return Err(ENOMEM);
+/// `proto_ops::accept`.
+///
+/// # Safety
+///
+/// Called by the socket layer for a socket of family `F`, with a new socket without `sk`
+/// whose `ops` are `F`'s.
+unsafe extern "C" fn accept_callback<F: Family>(
+    sock: *mut bindings::socket,
+    newsock: *mut bindings::socket,
+    arg: *mut bindings::proto_accept_arg,
+) -> i32 {
+    from_result(|| {
+        let tables = REGISTERED[usize::from(F::FAMILY)].load(Ordering::Acquire);
+        if tables.is_null() {
+            return Err(EAFNOSUPPORT);
         }
-        // Objects come from kmalloc, aligned to at least `ARCH_KMALLOC_MINALIGN`.
-        const { assert!(core::mem::align_of::<F::Sock>() <= bindings::ARCH_KMALLOC_MINALIGN) };
-        // SAFETY: `sk_alloc()` sized the object by `proto.obj_size`; the state slot is
-        // uninitialised, suitably aligned (above), and never moves.
-        let res = unsafe { init.__init(state_ptr::<F>(sk)) };
-        if let Err(e) = res {
-            // SAFETY: `sk` came from `sk_alloc()` above and nothing else knows it.
-            unsafe { bindings::sk_free(sk) };
-            return Err(e);
-        }
-        // SAFETY: `sock` and `sk` are live; `ops` is registered for the family.
+        // SAFETY: `sock` is a live socket of family `F`.
+        let s = unsafe { Sock::<F>::from_raw(sock) };
+        // SAFETY: `arg` is live during the call.
+        let (flags, kern) = unsafe { ((*arg).flags, i32::from((*arg).kern)) };
+        let init = F::accept(&s, flags)?;
+        // SAFETY: `s.sk` is live.
+        let protocol = unsafe { bindings::sk_read_protocol(s.sk) };
+        // SAFETY: Per the function's safety requirements; a socket's namespace is live.
         unsafe {
-            (*sock).ops = (*tables).ops.get();
-            bindings::sock_init_data(sock, sk);
-            bindings::sk_set_protocol(sk, protocol as u16);
-            bindings::sk_set_destruct(sk, Some(destruct_callback::<F>));
+            attach_sk::<F>(tables, bindings::sock_net(s.sk), newsock, protocol.into(), kern, init)?;
+            bindings::socket_set_connected(newsock);
         }
         Ok(0)
     })
+}
+
+/// Runs `f` on socket `sock` of family `F`.
+///
+/// # Safety
+///
+/// `sock` is a live socket of family `F` with its `sk` attached, for the duration of the call.
+unsafe fn with_sock<F: Family, R>(sock: *mut bindings::socket, f: impl FnOnce(&Sock<F>) -> R) -> R {
+    // SAFETY: Per the function's safety requirements.
+    f(&unsafe { Sock::<F>::from_raw(sock) })
+}
+
+/// Converts a count for a C socket call (which returns `int`).
+fn ret_count(r: Result<usize>) -> i32 {
+    match r {
+        Ok(n) => n.min(i32::MAX as usize) as i32,
+        Err(e) => e.to_errno(),
+    }
+}
+
+// The callbacks below are the `proto_ops` of family `F`; the socket layer calls them for a live
+// socket of the family, with its `sk` attached (it only detaches it in `release`), and with
+// arguments valid for the call.
+
+unsafe extern "C" fn bind_callback<F: Family>(
+    sock: *mut bindings::socket,
+    addr: *mut bindings::sockaddr_unsized,
+    len: i32,
+) -> i32 {
+    // SAFETY: See above: `addr` is a kernel copy of `len` bytes.
+    unsafe { with_sock::<F, _>(sock, |s| from_result(|| F::bind(s, &SockAddr::from_raw(addr, len)).map(|()| 0))) }
+}
+
+unsafe extern "C" fn connect_callback<F: Family>(
+    sock: *mut bindings::socket,
+    addr: *mut bindings::sockaddr_unsized,
+    len: i32,
+    flags: i32,
+) -> i32 {
+    // SAFETY: See above.
+    unsafe {
+        with_sock::<F, _>(sock, |s| {
+            from_result(|| F::connect(s, &SockAddr::from_raw(addr, len), flags).map(|()| 0))
+        })
+    }
+}
+
+unsafe extern "C" fn listen_callback<F: Family>(sock: *mut bindings::socket, backlog: i32) -> i32 {
+    // SAFETY: See above.
+    unsafe { with_sock::<F, _>(sock, |s| from_result(|| F::listen(s, backlog).map(|()| 0))) }
+}
+
+unsafe extern "C" fn getname_callback<F: Family>(
+    sock: *mut bindings::socket,
+    addr: *mut bindings::sockaddr,
+    peer: i32,
+) -> i32 {
+    // SAFETY: See above: `addr` holds a `sockaddr_storage`.
+    unsafe {
+        with_sock::<F, _>(sock, |s| from_result(|| F::getname(s, &mut AddrOut::from_raw(addr), peer != 0)))
+    }
+}
+
+unsafe extern "C" fn poll_callback<F: Family>(
+    file: *mut bindings::file,
+    sock: *mut bindings::socket,
+    wait: *mut bindings::poll_table_struct,
+) -> bindings::__poll_t {
+    // SAFETY: See above.
+    unsafe { with_sock::<F, _>(sock, |s| F::poll(s, &PollArgs::from_raw(file, wait))) }
+}
+
+unsafe extern "C" fn ioctl_callback<F: Family>(
+    sock: *mut bindings::socket,
+    cmd: u32,
+    arg: usize,
+) -> i32 {
+    // SAFETY: See above.
+    unsafe { with_sock::<F, _>(sock, |s| from_result(|| F::ioctl(s, cmd, arg))) }
+}
+
+unsafe extern "C" fn shutdown_callback<F: Family>(sock: *mut bindings::socket, how: i32) -> i32 {
+    // SAFETY: See above.
+    unsafe { with_sock::<F, _>(sock, |s| from_result(|| F::shutdown(s, how).map(|()| 0))) }
+}
+
+unsafe extern "C" fn setsockopt_callback<F: Family>(
+    sock: *mut bindings::socket,
+    level: i32,
+    name: i32,
+    val: bindings::sockptr_t,
+    len: u32,
+) -> i32 {
+    // SAFETY: See above: `val` holds `len` bytes.
+    unsafe {
+        with_sock::<F, _>(sock, |s| {
+            from_result(|| F::setsockopt(s, level, name, &OptIn::from_raw(val, len)).map(|()| 0))
+        })
+    }
+}
+
+unsafe extern "C" fn getsockopt_callback<F: Family>(
+    sock: *mut bindings::socket,
+    level: i32,
+    name: i32,
+    val: *mut crate::ffi::c_char,
+    len: *mut i32,
+) -> i32 {
+    // SAFETY: See above: `val` and `len` are the caller's user pointers.
+    unsafe {
+        with_sock::<F, _>(sock, |s| {
+            from_result(|| F::getsockopt(s, level, name, &OptOut::from_raw(val.cast(), len)).map(|()| 0))
+        })
+    }
+}
+
+unsafe extern "C" fn sendmsg_callback<F: Family>(
+    sock: *mut bindings::socket,
+    msg: *mut bindings::msghdr,
+    len: usize,
+) -> i32 {
+    // SAFETY: See above: the message is ours for the call.
+    unsafe { with_sock::<F, _>(sock, |s| ret_count(F::sendmsg(s, &mut MsgHdr::from_raw(msg), len))) }
+}
+
+unsafe extern "C" fn recvmsg_callback<F: Family>(
+    sock: *mut bindings::socket,
+    msg: *mut bindings::msghdr,
+    len: usize,
+    flags: i32,
+) -> i32 {
+    // SAFETY: See above.
+    unsafe {
+        with_sock::<F, _>(sock, |s| ret_count(F::recvmsg(s, &mut MsgHdr::from_raw(msg), len, flags)))
+    }
+}
+
+unsafe extern "C" fn splice_eof_callback<F: Family>(sock: *mut bindings::socket) {
+    // SAFETY: See above.
+    unsafe { with_sock::<F, _>(sock, |s| F::splice_eof(s)) }
 }
 
 /// `sock::sk_destruct`: drops the per-socket state when the last reference goes.
@@ -371,6 +751,8 @@ unsafe extern "C" fn release_callback<F: Family>(sock: *mut bindings::socket) ->
     if sk.is_null() {
         return 0;
     }
+    // SAFETY: `sock` is a live socket of family `F` with `sk` attached.
+    unsafe { with_sock::<F, _>(sock, |s| F::release(s)) };
     // SAFETY: `sk` is live and attached to `sock`; after orphaning it, our reference is dropped.
     unsafe {
         bindings::sock_orphan(sk);

@@ -61,6 +61,11 @@ pub struct RawAddr {
 }
 
 impl RawAddr {
+    /// Overwrites the address family (to make a malformed address).
+    pub fn set_family(&mut self, family: u16) {
+        self.storage.ss_family = family;
+    }
+
     /// The `sockaddr_in`/`sockaddr_in6` of `addr`.
     pub fn from_socket_addr(addr: &SocketAddr) -> Self {
         // An all-zero `sockaddr_storage` is valid.

@@ -1,0 +1,411 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Kernel sockets, and the arguments of socket calls.
+//!
+//! [`KernelSocket`] owns a socket the kernel created for itself (`sock_create_kern()`), the
+//! way a protocol layered on TCP keeps its TCP connection. The argument types here
+//! ([`SockAddr`], [`MsgHdr`], [`PollArgs`], ...) carry what the socket layer passed to a
+//! family's operation; a family can inspect the little it needs and hand them on, unchanged,
+//! to a kernel socket.
+//!
+//! C header: [`include/linux/net.h`](srctree/include/linux/net.h).
+
+use crate::{
+    bindings,
+    error::{to_result, Error},
+    prelude::*,
+    types::Opaque,
+    uaccess::{UserPtr, UserSlice},
+};
+use core::{marker::PhantomData, ptr::NonNull};
+
+/// A network namespace (`struct net`).
+///
+/// # Invariants
+///
+/// The namespace is live while a `&Net` to it exists.
+#[repr(transparent)]
+pub struct Net(Opaque<bindings::net>);
+
+impl Net {
+    /// Returns the namespace at `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a live namespace that stays live for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::net) -> &'a Net {
+        // SAFETY: `Net` is transparent over `struct net`; liveness is the caller's promise.
+        unsafe { &*ptr.cast() }
+    }
+
+    pub(crate) fn as_ptr(&self) -> *mut bindings::net {
+        self.0.get()
+    }
+}
+
+/// The address a socket call got (`bind`, `connect`), already copied into the kernel.
+pub struct SockAddr<'a> {
+    ptr: *mut bindings::sockaddr_unsized,
+    len: i32,
+    _p: PhantomData<&'a ()>,
+}
+
+impl<'a> SockAddr<'a> {
+    /// # Safety
+    ///
+    /// `ptr` is valid for reads of `len` bytes for `'a`.
+    pub(crate) unsafe fn from_raw(ptr: *mut bindings::sockaddr_unsized, len: i32) -> Self {
+        Self { ptr, len, _p: PhantomData }
+    }
+
+    /// The address's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        let len = usize::try_from(self.len).unwrap_or(0);
+        // SAFETY: `len` bytes are readable for `'a` (safety requirement of `from_raw`).
+        unsafe { core::slice::from_raw_parts(self.ptr.cast::<u8>(), len) }
+    }
+
+    /// The address family (`sa_family`), if the address is long enough to have one.
+    pub fn family(&self) -> Option<u16> {
+        let b = self.as_bytes();
+        Some(u16::from_ne_bytes([*b.first()?, *b.get(1)?]))
+    }
+
+    /// The length the caller gave.
+    pub fn len(&self) -> i32 {
+        self.len
+    }
+}
+
+/// Where `getsockname()`/`getpeername()` want the address written (a `sockaddr_storage`).
+pub struct AddrOut<'a> {
+    ptr: *mut bindings::sockaddr,
+    _p: PhantomData<&'a mut ()>,
+}
+
+impl AddrOut<'_> {
+    /// # Safety
+    ///
+    /// `ptr` is valid for writes of a `struct sockaddr_storage` for `'a`.
+    pub(crate) unsafe fn from_raw(ptr: *mut bindings::sockaddr) -> Self {
+        Self { ptr, _p: PhantomData }
+    }
+}
+
+/// The message of a `sendmsg()`/`recvmsg()` call (`struct msghdr`): its data, address and
+/// control buffers, and the iterator over the data.
+pub struct MsgHdr<'a> {
+    ptr: *mut bindings::msghdr,
+    _p: PhantomData<&'a mut ()>,
+}
+
+impl MsgHdr<'_> {
+    /// # Safety
+    ///
+    /// `ptr` is a live `msghdr` the caller may use exclusively for `'a`.
+    pub(crate) unsafe fn from_raw(ptr: *mut bindings::msghdr) -> Self {
+        Self { ptr, _p: PhantomData }
+    }
+}
+
+/// The arguments of a `poll` operation: the file polled and its poll table.
+pub struct PollArgs<'a> {
+    file: *mut bindings::file,
+    wait: *mut bindings::poll_table_struct,
+    _p: PhantomData<&'a ()>,
+}
+
+impl PollArgs<'_> {
+    /// # Safety
+    ///
+    /// `file` and `wait` (which may be null) are the live arguments of a `poll` call.
+    pub(crate) unsafe fn from_raw(
+        file: *mut bindings::file,
+        wait: *mut bindings::poll_table_struct,
+    ) -> Self {
+        Self { file, wait, _p: PhantomData }
+    }
+}
+
+/// The value of a `setsockopt()` call (user or kernel memory).
+pub struct OptIn<'a> {
+    val: bindings::sockptr_t,
+    len: u32,
+    _p: PhantomData<&'a ()>,
+}
+
+impl OptIn<'_> {
+    /// # Safety
+    ///
+    /// `val` is valid for reads of `len` bytes (in the address space it names) for `'a`.
+    pub(crate) unsafe fn from_raw(val: bindings::sockptr_t, len: u32) -> Self {
+        Self { val, len, _p: PhantomData }
+    }
+
+    /// The length of the value.
+    pub fn len(&self) -> u32 {
+        self.len
+    }
+
+    /// Reads the value as an `int`, as most options are: `EINVAL` if it is shorter.
+    pub fn read_int(&self) -> Result<i32> {
+        if (self.len as usize) < core::mem::size_of::<i32>() {
+            return Err(EINVAL);
+        }
+        let mut v: i32 = 0;
+        // SAFETY: `val` holds at least 4 readable bytes (checked above, type invariant);
+        // `v` is writable.
+        let left = unsafe {
+            bindings::copy_from_sockptr((&raw mut v).cast(), self.val, core::mem::size_of::<i32>())
+        };
+        if left != 0 {
+            return Err(EFAULT);
+        }
+        Ok(v)
+    }
+
+    /// Applies this value as `SOL_SOCKET` option `name` to the `struct sock` of `sock`.
+    pub(crate) fn set_on(&self, sock: *mut bindings::socket, name: i32) -> Result {
+        // SAFETY: `sock` is live (caller); `val` holds `len` readable bytes.
+        to_result(unsafe {
+            bindings::sock_setsockopt(sock, bindings::SOL_SOCKET as i32, name, self.val, self.len)
+        })
+    }
+}
+
+/// Where a `getsockopt()` call wants its value: user memory, and the user's length.
+pub struct OptOut<'a> {
+    val: *mut u8,
+    len: *mut i32,
+    _p: PhantomData<&'a ()>,
+}
+
+impl OptOut<'_> {
+    /// # Safety
+    ///
+    /// `val` and `len` are the user pointers a `getsockopt()` call passed.
+    pub(crate) unsafe fn from_raw(val: *mut u8, len: *mut i32) -> Self {
+        Self { val, len, _p: PhantomData }
+    }
+
+    /// Writes `v` as an `int` option (truncated to the user's length, as `sock_getsockopt()`
+    /// does), and the length written.
+    pub fn write_int(&self, v: i32) -> Result {
+        let mut r = UserSlice::new(UserPtr::from_ptr(self.len.cast()), 4).reader();
+        let len: i32 = r.read()?;
+        if len < 0 {
+            return Err(EINVAL);
+        }
+        let n = (len as usize).min(4);
+        let mut w = UserSlice::new(UserPtr::from_ptr(self.val.cast()), n).writer();
+        w.write_slice(&v.to_ne_bytes()[..n])?;
+        let mut w = UserSlice::new(UserPtr::from_ptr(self.len.cast()), 4).writer();
+        w.write(&(n as i32))
+    }
+}
+
+/// A socket the kernel created for itself, closed (`sock_release()`) on drop.
+///
+/// # Invariants
+///
+/// `sock` is a socket this object owns, with `ops` and `sk` set (created by
+/// `sock_create_kern()` or accepted by `kernel_accept()`).
+pub struct KernelSocket {
+    sock: NonNull<bindings::socket>,
+}
+
+// SAFETY: A `struct socket` is not tied to the thread that created it; the socket layer
+// serialises its operations internally (the `struct sock` lock).
+unsafe impl Send for KernelSocket {}
+// SAFETY: Every `&self` method is a socket operation the kernel allows to run concurrently
+// with the others (as two threads of a process may on one socket).
+unsafe impl Sync for KernelSocket {}
+
+/// Converts a negative errno or a count, as socket calls return them.
+fn count(ret: isize) -> Result<usize> {
+    if ret < 0 {
+        Err(Error::from_errno(ret as i32))
+    } else {
+        Ok(ret as usize)
+    }
+}
+
+impl KernelSocket {
+    /// Creates a socket in `net`, as `socket(family, ty, protocol)` would.
+    pub fn new(net: &Net, family: u16, ty: i32, protocol: i32) -> Result<Self> {
+        let mut sock = core::ptr::null_mut();
+        // SAFETY: `net` is live; `sock` is writable.
+        to_result(unsafe {
+            bindings::sock_create_kern(net.as_ptr(), i32::from(family), ty, protocol, &mut sock)
+        })?;
+        // INVARIANT: Created by `sock_create_kern()`, which sets `ops` and `sk`.
+        Ok(Self { sock: NonNull::new(sock).ok_or(ENOMEM)? })
+    }
+
+    fn raw(&self) -> *mut bindings::socket {
+        self.sock.as_ptr()
+    }
+
+    fn ops(&self) -> &bindings::proto_ops {
+        // SAFETY: `ops` is set and static while the socket lives (type invariant).
+        unsafe { &*(*self.raw()).ops }
+    }
+
+    fn sk(&self) -> *mut bindings::sock {
+        // SAFETY: The socket is live (type invariant).
+        unsafe { (*self.raw()).sk }
+    }
+
+    /// `bind()`.
+    pub fn bind(&self, addr: &SockAddr<'_>) -> Result {
+        let f = self.ops().bind.ok_or(EOPNOTSUPP)?;
+        // SAFETY: The socket is live; `addr` is a kernel address of `len` bytes.
+        to_result(unsafe { f(self.raw(), addr.ptr, addr.len) })
+    }
+
+    /// `connect()`; `flags` are the file flags (`O_NONBLOCK`).
+    pub fn connect(&self, addr: &SockAddr<'_>, flags: i32) -> Result {
+        let f = self.ops().connect.ok_or(EOPNOTSUPP)?;
+        // SAFETY: As for `bind`.
+        to_result(unsafe { f(self.raw(), addr.ptr, addr.len, flags) })
+    }
+
+    /// `listen()`.
+    pub fn listen(&self, backlog: i32) -> Result {
+        // SAFETY: The socket is live.
+        to_result(unsafe { bindings::kernel_listen(self.raw(), backlog) })
+    }
+
+    /// `accept()`: waits for a connection unless `flags` has `O_NONBLOCK`.
+    pub fn accept(&self, flags: i32) -> Result<KernelSocket> {
+        let mut new = core::ptr::null_mut();
+        // SAFETY: The socket is live; `new` is writable.
+        to_result(unsafe { bindings::kernel_accept(self.raw(), &mut new, flags) })?;
+        // INVARIANT: `kernel_accept()` set `ops` and `sk` of the socket it returns.
+        Ok(KernelSocket { sock: NonNull::new(new).ok_or(ENOMEM)? })
+    }
+
+    /// `getsockname()` (`peer` false) or `getpeername()`: the address length.
+    pub fn getname(&self, out: &mut AddrOut<'_>, peer: bool) -> Result<i32> {
+        let f = self.ops().getname.ok_or(EOPNOTSUPP)?;
+        // SAFETY: The socket is live; `out` holds a `sockaddr_storage`.
+        let ret = unsafe { f(self.raw(), out.ptr, i32::from(peer)) };
+        count(ret as isize).map(|n| n as i32)
+    }
+
+    /// `poll`: the socket's events; registers on its wait queue through `args`.
+    pub fn poll(&self, args: &PollArgs<'_>) -> u32 {
+        match self.ops().poll {
+            // SAFETY: The socket is live; `args` are a live poll call's.
+            Some(f) => unsafe { f(args.file, self.raw(), args.wait) },
+            None => 0,
+        }
+    }
+
+    /// `ioctl()`.
+    pub fn ioctl(&self, cmd: u32, arg: usize) -> Result<i32> {
+        let f = self.ops().ioctl.ok_or(ENOIOCTLCMD)?;
+        // SAFETY: The socket is live; `arg` is passed on as the caller gave it.
+        let ret = unsafe { f(self.raw(), cmd, arg as _) };
+        count(ret as isize).map(|n| n as i32)
+    }
+
+    /// `shutdown()`: `how` is `SHUT_RD`, `SHUT_WR` or `SHUT_RDWR`.
+    pub fn shutdown(&self, how: i32) -> Result {
+        let f = self.ops().shutdown.ok_or(EOPNOTSUPP)?;
+        // SAFETY: The socket is live.
+        to_result(unsafe { f(self.raw(), how) })
+    }
+
+    /// `setsockopt()` at `level`, `SOL_SOCKET` included.
+    pub fn setsockopt(&self, level: i32, name: i32, val: &OptIn<'_>) -> Result {
+        if level == bindings::SOL_SOCKET as i32 {
+            return val.set_on(self.raw(), name);
+        }
+        let f = self.ops().setsockopt.ok_or(EOPNOTSUPP)?;
+        // SAFETY: As above.
+        to_result(unsafe { f(self.raw(), level, name, val.val, val.len) })
+    }
+
+    /// `getsockopt()` at a level other than `SOL_SOCKET`.
+    pub fn getsockopt(&self, level: i32, name: i32, out: &OptOut<'_>) -> Result {
+        let f = self.ops().getsockopt.ok_or(EOPNOTSUPP)?;
+        // SAFETY: The socket is live; `out` holds the caller's user pointers.
+        to_result(unsafe { f(self.raw(), level, name, out.val.cast(), out.len) })
+    }
+
+    /// `sendmsg()`: the bytes sent.
+    pub fn sendmsg(&self, msg: &mut MsgHdr<'_>, len: usize) -> Result<usize> {
+        let f = self.ops().sendmsg.ok_or(EOPNOTSUPP)?;
+        // SAFETY: The socket is live; `msg` is a live message we may use.
+        count(unsafe { f(self.raw(), msg.ptr, len) } as isize)
+    }
+
+    /// `recvmsg()`: the bytes received.
+    pub fn recvmsg(&self, msg: &mut MsgHdr<'_>, len: usize, flags: i32) -> Result<usize> {
+        let f = self.ops().recvmsg.ok_or(EOPNOTSUPP)?;
+        // SAFETY: As for `sendmsg`.
+        count(unsafe { f(self.raw(), msg.ptr, len, flags) } as isize)
+    }
+
+    /// `splice_eof`: a splice into the socket ended.
+    pub fn splice_eof(&self) {
+        if let Some(f) = self.ops().splice_eof {
+            // SAFETY: The socket is live.
+            unsafe { f(self.raw()) };
+        }
+    }
+
+    /// The pending error of the socket (`SO_ERROR`), without clearing it.
+    pub fn error(&self) -> i32 {
+        // SAFETY: `sk` is live while the socket is.
+        unsafe { bindings::sk_read_err(self.sk()) }
+    }
+
+    /// Asks for the SMC experimental TCP option on this TCP socket's SYN (or SYN-ACK, when
+    /// listening): `tcp_sock::syn_smc`. Must be called before `connect()`/`listen()`.
+    pub fn request_smc_option(&self) {
+        // SAFETY: `sk` is live; the caller made the socket a TCP one.
+        unsafe { bindings::tcp_sk_set_syn_smc(self.sk(), true) };
+    }
+
+    /// Whether both ends of this TCP connection agreed on the SMC option.
+    pub fn smc_option(&self) -> bool {
+        // SAFETY: `sk` is live.
+        unsafe { bindings::tcp_sk_syn_smc(self.sk()) }
+    }
+}
+
+impl Drop for KernelSocket {
+    fn drop(&mut self) {
+        // SAFETY: Owned (type invariant) and not used again.
+        unsafe { bindings::sock_release(self.raw()) };
+    }
+}
+
+/// A use of the SMC experimental TCP option: while one exists, TCP sends the option on the SYN
+/// of sockets that ask for it ([`KernelSocket::request_smc_option`]) and answers it on the
+/// SYN-ACK of listeners that do.
+pub struct SmcOptionUse(());
+
+impl SmcOptionUse {
+    /// Turns the option on (it stays on while any use exists).
+    pub fn new() -> Self {
+        // SAFETY: Balanced by `drop`.
+        unsafe { bindings::tcp_smc_option_get() };
+        Self(())
+    }
+}
+
+impl Default for SmcOptionUse {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for SmcOptionUse {
+    fn drop(&mut self) {
+        // SAFETY: Taken by `new`.
+        unsafe { bindings::tcp_smc_option_put() };
+    }
+}

@@ -354,6 +354,18 @@ impl Device {
         Gid::from_raw(unsafe { &(*self.as_raw()).gid })
     }
 
+    /// Returns the device's fabric ID ([`LOOPBACK_FABRIC`] for a loopback device).
+    pub fn fabric_id(&self) -> u16 {
+        // SAFETY: `ops` is set before the device is added and static; `get_fabric_id` is a
+        // mandatory operation.
+        unsafe {
+            match (*(*self.as_raw()).ops).get_fabric_id {
+                Some(f) => f(self.as_raw()),
+                None => 0,
+            }
+        }
+    }
+
     /// Runs `f` with `dibs_dev.lock` held and interrupts off, on the client table.
     fn with_clients<R>(&self, f: impl FnOnce(&mut Clients<'_>) -> R) -> R {
         let raw = self.as_raw();
@@ -773,4 +785,194 @@ unsafe impl<const SIZE: usize> DmbMemory for crate::pci::MemBar<SIZE> {
     fn size(&self) -> usize {
         self.len()
     }
+}
+
+impl EventType {
+    fn from_raw(t: u32) -> Option<Self> {
+        match t {
+            bindings::dibs_event_type_DIBS_BUF_EVENT => Some(Self::Buffer),
+            bindings::dibs_event_type_DIBS_DEV_EVENT => Some(Self::Device),
+            bindings::dibs_event_type_DIBS_SW_EVENT => Some(Self::Software),
+            _ => None,
+        }
+    }
+}
+
+/// A DIBS client: sees the DIBS devices come and go, and gets the signals and events of the
+/// devices it uses (`struct dibs_client_ops`).
+#[vtable]
+pub trait Client: Send + Sync + Sized + 'static {
+    /// A device was added, or existed when the client registered. Process context; the
+    /// device stays usable until [`Client::del_dev`] (keep an `ARef` to hold on to it).
+    fn add_dev(&self, dev: &Device);
+
+    /// A device is going away: it no longer delivers anything to this client, and the client
+    /// must not use it after this returns. Process context.
+    fn del_dev(&self, dev: &Device);
+
+    /// A DMB of this client at `idx` was signalled (`dmbemask`: which signals). Called with
+    /// the device's lock held and interrupts off: must not sleep.
+    fn handle_irq(&self, _dev: &Device, _idx: u32, _dmbemask: u16) {}
+
+    /// The device reports `event`. Same context as [`Client::handle_irq`].
+    fn handle_event(&self, _dev: &Device, _event: &Event) {}
+}
+
+/// The registered Rust client: the callbacks get only a device, so they find their client
+/// here. The DIBS layer holds at most one Rust client at a time.
+static RUST_CLIENT: core::sync::atomic::AtomicPtr<c_void> =
+    core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+
+/// The registration of a DIBS client with the DIBS layer.
+///
+/// While it lives, the client's callbacks run for every DIBS device; dropping it unregisters
+/// the client (its [`Client::del_dev`] runs for each device first). Only one Rust client can
+/// be registered at a time (`EBUSY` otherwise).
+///
+/// # Invariants
+///
+/// `inner.client` is registered with `dibs_register_client()`, and `RUST_CLIENT` points to
+/// `inner`, whose address never changes.
+pub struct ClientRegistration<C: Client> {
+    inner: Pin<KBox<ClientInner<C>>>,
+}
+
+// SAFETY: The C structures are written once, before registration, and only read afterwards
+// (by the DIBS layer, under its own locks); `C` is `Send`.
+unsafe impl<C: Client> Send for ClientRegistration<C> {}
+// SAFETY: `&self` only reads the client, which is `Sync`.
+unsafe impl<C: Client> Sync for ClientRegistration<C> {}
+
+#[pin_data]
+struct ClientInner<C: Client> {
+    #[pin]
+    client: Opaque<bindings::dibs_client>,
+    #[pin]
+    ops: Opaque<bindings::dibs_client_ops>,
+    #[pin]
+    data: C,
+}
+
+impl<C: Client> ClientRegistration<C> {
+    /// Registers the client `init` builds as a DIBS client named `name`: [`Client::add_dev`] runs for the
+    /// devices that exist, before this returns.
+    pub fn new(name: &'static CStr, init: impl PinInit<C, Error>) -> Result<Self> {
+        let inner = KBox::pin_init(
+            try_pin_init!(ClientInner::<C> {
+                client <- Opaque::ffi_init(|_| {}),
+                ops <- Opaque::ffi_init(|p: *mut bindings::dibs_client_ops| {
+                    // SAFETY: `p` is valid for writes.
+                    unsafe {
+                        p.write(bindings::dibs_client_ops {
+                            add_dev: Some(add_dev_callback::<C>),
+                            del_dev: Some(del_dev_callback::<C>),
+                            handle_irq: Some(handle_irq_callback::<C>),
+                            handle_event: Some(handle_event_callback::<C>),
+                        })
+                    };
+                }),
+                data <- init,
+            }? Error),
+            GFP_KERNEL,
+        )?;
+        let ptr: *const ClientInner<C> = &*inner;
+        // SAFETY: `client` and `ops` live in the pinned allocation.
+        unsafe {
+            inner.client.get().write(bindings::dibs_client {
+                name: name.as_char_ptr(),
+                ops: inner.ops.get(),
+                id: 0,
+            })
+        };
+        // Claim the slot before the callbacks can run.
+        if RUST_CLIENT
+            .compare_exchange(
+                core::ptr::null_mut(),
+                ptr.cast_mut().cast(),
+                core::sync::atomic::Ordering::AcqRel,
+                core::sync::atomic::Ordering::Acquire,
+            )
+            .is_err()
+        {
+            return Err(EBUSY);
+        }
+        // SAFETY: `client` is initialised and pinned; it stays registered until `drop`.
+        let ret = unsafe { bindings::dibs_register_client(inner.client.get()) };
+        if ret != 0 {
+            RUST_CLIENT.store(core::ptr::null_mut(), core::sync::atomic::Ordering::Release);
+            return Err(Error::from_errno(ret));
+        }
+        // INVARIANT: Registered, and the slot points to `inner`.
+        Ok(Self { inner })
+    }
+
+    /// The client.
+    pub fn client(&self) -> &C {
+        &self.inner.data
+    }
+}
+
+impl<C: Client> Drop for ClientRegistration<C> {
+    fn drop(&mut self) {
+        // SAFETY: Registered (type invariant). The client registers no DMBs through this
+        // abstraction, so unregistering cannot fail with `EBUSY`; after it returns no
+        // callback runs.
+        unsafe { bindings::dibs_unregister_client(self.inner.client.get()) };
+        RUST_CLIENT.store(core::ptr::null_mut(), core::sync::atomic::Ordering::Release);
+    }
+}
+
+/// The registered client of type `C`.
+///
+/// # Safety
+///
+/// Called from a callback of `C`'s ops table: those run only while `C`'s registration is
+/// registered, and so owns the slot (type invariants of [`ClientRegistration`]).
+unsafe fn registered<'a, C: Client>() -> &'a C {
+    let p = RUST_CLIENT.load(core::sync::atomic::Ordering::Acquire);
+    // SAFETY: Per the safety requirements `p` is `C`'s live `ClientInner`.
+    unsafe { &(*p.cast::<ClientInner<C>>()).data }
+}
+
+// The callbacks below are `C`'s `dibs_client_ops`, called by the DIBS layer with a live device
+// while `C` is registered.
+
+unsafe extern "C" fn add_dev_callback<C: Client>(dev: *mut bindings::dibs_dev) {
+    // SAFETY: See above.
+    unsafe { registered::<C>().add_dev(Device::from_raw(dev)) }
+}
+
+unsafe extern "C" fn del_dev_callback<C: Client>(dev: *mut bindings::dibs_dev) {
+    // SAFETY: See above.
+    unsafe { registered::<C>().del_dev(Device::from_raw(dev)) }
+}
+
+unsafe extern "C" fn handle_irq_callback<C: Client>(
+    dev: *mut bindings::dibs_dev,
+    idx: c_uint,
+    dmbemask: u16,
+) {
+    // SAFETY: See above.
+    unsafe { registered::<C>().handle_irq(Device::from_raw(dev), idx, dmbemask) }
+}
+
+unsafe extern "C" fn handle_event_callback<C: Client>(
+    dev: *mut bindings::dibs_dev,
+    event: *const bindings::dibs_event,
+) {
+    // SAFETY: See above; `event` is live for the call.
+    let raw = unsafe { &*event };
+    let Some(ty) = EventType::from_raw(raw.type_) else {
+        return;
+    };
+    let event = Event {
+        ty,
+        subtype: raw.subtype,
+        gid: Gid::from_raw(&raw.gid),
+        buffer_tok: raw.buffer_tok,
+        time: raw.time,
+        data: raw.data,
+    };
+    // SAFETY: See above.
+    unsafe { registered::<C>().handle_event(Device::from_raw(dev), &event) }
 }

@@ -10,17 +10,6 @@
 set -u
 . "$EXTRA/checks.inc"
 
-# sockapi NAME FAMILY PORT [ARGS...]: as in 31.
-sockapi() {
-	name=$1 fam=$2 p=$3
-	shift 3
-	smctest sockapi --family "$fam" --port "$p" --name "$name" "$@" >/tmp/$name.out 2>&1
-	rc=$?
-	cat /tmp/$name.out
-	grep -q "^TEST $name-" /tmp/$name.out || echo "TEST $name-run FAIL (exit $rc, no TEST line)"
-	[ $rc -eq 0 ] || fails=$((fails + 1))
-}
-
 check smc-rs-load modprobe smc_rs
 sockapi sockapi-smc-rs smc 7300
 sockapi sockapi-smc-rs6 smc6 7400

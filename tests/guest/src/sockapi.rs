@@ -44,6 +44,7 @@ smctest sockapi --family smc|smc6|inet|inet6|tcp|tcp6 [options]
   --port BASE             first port of the listeners (default 7300; each case takes new ones)
   --expect any|smcd|fallback  mode every connection must have (smc_diag; SMC families)
   --name NAME             test name prefix (default sockapi-FAMILY)
+  --churn N               connect/close cycles of the connect-close-churn case (default 200)
 Prints `TEST NAME-CASE PASS|FAIL: why`, `NOTE ...` lines where the
 C smc's known deviations from TCP were accepted, and `key value` lines
 (conns, mode_smcd, mode_smcr, mode_fallback, mode_unknown).";
@@ -202,6 +203,7 @@ pub struct Opts {
     port: u16,
     expect: Expect,
     name: String,
+    churn: usize,
 }
 
 impl Opts {
@@ -214,6 +216,7 @@ impl Opts {
         let port = a.opt_with("port", parse_num)?.unwrap_or(7300);
         let expect = a.opt_with("expect", Expect::parse)?.unwrap_or(Expect::Any);
         let name = a.opt("name");
+        let churn = a.opt_with("churn", parse_num)?.unwrap_or(200);
         a.finish()?;
         let family = family.ok_or("sockapi: --family is required")?;
         let name = name.unwrap_or_else(|| format!("sockapi-{}", family.name()));
@@ -236,6 +239,7 @@ impl Opts {
             port,
             expect,
             name,
+            churn,
         })
     }
 }
@@ -281,6 +285,8 @@ fn want_err<T>(what: &str, r: Result<T, i32>, want: i32) -> Res {
 /// The shared state of one run.
 struct Ctx {
     fam: Family,
+    /// Cycles of `connect-close-churn`.
+    churn: usize,
     next_port: AtomicU16,
     /// Connection modes of the pairs made so far.
     modes: Mutex<Vec<ConnMode>>,
@@ -661,6 +667,8 @@ const CASES: &[(&str, Case)] = &[
     ("eintr-recv", eintr_recv),
     ("eintr-accept", eintr_accept),
     ("large-transfer", large_transfer),
+    ("connect-close-churn", connect_close_churn),
+    ("listener-closed-with-pending", listener_closed_with_pending),
 ];
 
 fn socket_flags(c: &Ctx) -> Res {
@@ -1596,6 +1604,61 @@ fn shutdown_rdwr(c: &Ctx) -> Res {
     Ok(())
 }
 
+/// Many short connections, one after the other: connect, one byte each way,
+/// close (both ends). Nothing may fail, hang or leak (kmemleak after the run).
+fn connect_close_churn(c: &Ctx) -> Res {
+    let (l, port) = c.listener()?;
+    let n = c.churn;
+    std::thread::scope(|sc| {
+        let server = sc.spawn(|| -> Res {
+            for i in 0..n {
+                let s = c.accept(&l).map_err(|e| format!("accept {i}: {e}"))?;
+                let b = recv_exact(&s, 1)?;
+                send_all(&s, &b)?;
+                expect_eof(&s).map_err(|e| format!("cycle {i}: {e}"))?;
+            }
+            Ok(())
+        });
+        let mut r = Ok(());
+        for i in 0..n {
+            let one = (|| -> Res {
+                let s = c.connect_to(port)?;
+                send_all(&s, &[i as u8])?;
+                same("echo", &recv_exact(&s, 1)?, &[i as u8])
+            })();
+            if let Err(e) = one {
+                r = Err(format!("cycle {i}: {e}"));
+                break;
+            }
+        }
+        // A failed client leaves the server waiting: unblock it.
+        if r.is_err() {
+            drop(c.connect_to(port));
+        }
+        let sr = server.join().map_err(|_| "server thread panicked".to_string())?;
+        r.and(sr)
+    })
+}
+
+/// A listener closed with connections it never accepted: each client sees
+/// the end of its connection (EOF or a reset) within the wait, no hang.
+fn listener_closed_with_pending(c: &Ctx) -> Res {
+    let (l, port) = c.listener()?;
+    let clients = (0..4).map(|_| c.connect_to(port)).collect::<Res<Vec<_>>>()?;
+    drop(l);
+    for (i, cl) in clients.iter().enumerate() {
+        wait_for(cl, libc::POLLIN, "end of the unaccepted connection")?;
+        let mut b = [0u8; 16];
+        match sys::recv(cl, &mut b, libc::MSG_DONTWAIT) {
+            Ok(0) => {}
+            Err(e) if e == libc::ECONNRESET => {}
+            Ok(n) => return Err(format!("client {i}: {n} bytes from a closed listener")),
+            Err(e) => return Err(format!("client {i}: {}", errname(e))),
+        }
+    }
+    Ok(())
+}
+
 fn shutdown_unconnected(c: &Ctx) -> Res {
     let s = c.sock(0)?;
     want_err("shutdown(99)", sys::shutdown(&s, 99), libc::EINVAL)?;
@@ -2160,6 +2223,7 @@ pub fn run(o: &Opts, report: &mut Report) {
     watchdog();
     let c = Ctx {
         fam,
+        churn: o.churn,
         next_port: AtomicU16::new(o.port),
         modes: Mutex::new(Vec::new()),
         notes: Mutex::new(Vec::new()),

@@ -21,6 +21,10 @@ Profiles (uperf names):
                   (a `k` suffix means KiB: rr1c-1000x30k)
   str-readx30k    the server writes 30720-byte chunks continuously, the
                   client reads (str-readxB: B-byte chunks)
+  crr-1x1         connection set-up rate: N threads, each loops: connect,
+                  write 1 byte, read the 1-byte response, the server
+                  closes, close (crr-AxB: A-byte requests, B-byte
+                  responses); a transaction is a whole connection
 
 Families:
   tcp             socket(AF_INET, SOCK_STREAM, 0)
@@ -89,6 +93,15 @@ pub enum Workload {
         /// Bytes per server write (and client read buffer size).
         chunk: u32,
     },
+    /// Connect/request/response/close (netperf's TCP_CRR): each client
+    /// thread loops: connect, write `req` bytes, read `resp` bytes, the
+    /// server closes, close. One transaction per connection.
+    Crr {
+        /// Request size in bytes.
+        req: u32,
+        /// Response size in bytes.
+        resp: u32,
+    },
 }
 
 /// A workload profile with its uperf name.
@@ -117,17 +130,28 @@ fn parse_size(s: &str) -> Option<u32> {
 }
 
 impl Profile {
-    /// Parses a uperf-style profile name: `rr1c-AxB` or `str-readxB`.
+    /// Parses a uperf-style profile name: `rr1c-AxB`, `str-readxB` or
+    /// `crr-AxB`.
     pub fn parse(s: &str) -> Result<Self, String> {
         let bad = || {
-            format!("unknown profile {s:?} (rr1c-200x1000, rr1c-1x1, str-readx30k, rr1c-AxB, str-readxB)")
+            format!(
+                "unknown profile {s:?} (rr1c-200x1000, rr1c-1x1, str-readx30k, crr-1x1, rr1c-AxB, \
+                 str-readxB, crr-AxB)"
+            )
+        };
+        let sizes = |rest: &str| {
+            let (a, b) = rest.split_once('x').ok_or_else(bad)?;
+            Ok::<_, String>((
+                parse_size(a).ok_or_else(bad)?,
+                parse_size(b).ok_or_else(bad)?,
+            ))
         };
         let workload = if let Some(rest) = s.strip_prefix("rr1c-") {
-            let (a, b) = rest.split_once('x').ok_or_else(bad)?;
-            Workload::Rr {
-                req: parse_size(a).ok_or_else(bad)?,
-                resp: parse_size(b).ok_or_else(bad)?,
-            }
+            let (req, resp) = sizes(rest)?;
+            Workload::Rr { req, resp }
+        } else if let Some(rest) = s.strip_prefix("crr-") {
+            let (req, resp) = sizes(rest)?;
+            Workload::Crr { req, resp }
         } else if let Some(rest) = s.strip_prefix("str-readx") {
             Workload::Stream {
                 chunk: parse_size(rest).ok_or_else(bad)?,
@@ -352,6 +376,17 @@ mod tests {
             Profile::parse("str-readx30k").unwrap().workload,
             Workload::Stream { chunk: 30720 }
         );
+        assert_eq!(
+            Profile::parse("crr-1x1").unwrap().workload,
+            Workload::Crr { req: 1, resp: 1 }
+        );
+        assert_eq!(
+            Profile::parse("crr-200x1k").unwrap().workload,
+            Workload::Crr {
+                req: 200,
+                resp: 1024
+            }
+        );
         for bad in [
             "",
             "rr1c-",
@@ -366,6 +401,11 @@ mod tests {
             "rr1c-99999999999x1",
             "rr1c-20000kx1",
             "str-writex30k",
+            "crr-",
+            "crr-1",
+            "crr-0x1",
+            "crr-1x",
+            "crr1x1",
             "uperf",
         ] {
             assert!(Profile::parse(bad).is_err(), "{bad:?} parsed");

@@ -182,6 +182,7 @@ fn worker(mut s: TcpStream, w: Workload, phase: &AtomicU8) -> Result<Counted, St
             }
             c.bytes = c.transactions * (u64::from(req) + u64::from(resp));
         }
+        Workload::Crr { .. } => return Err("crr runs in crr_worker".into()),
         Workload::Stream { chunk } => {
             let mut inb = vec![0u8; chunk as usize];
             while phase.load(Ordering::Relaxed) != STOP {
@@ -200,24 +201,91 @@ fn worker(mut s: TcpStream, w: Workload, phase: &AtomicU8) -> Result<Counted, St
     Ok(c)
 }
 
+/// One thread of a connect/request/response/close run until the phase is
+/// STOP: connect, write the header and the request in one write, read the
+/// response, wait for the server's close, close. Counts the connections
+/// that complete while the phase is MEASURE; a transaction's latency is
+/// from the start of the connect to the server's close.
+fn crr_worker(args: &ClientArgs, phase: &AtomicU8) -> Result<Counted, String> {
+    let Workload::Crr { req, resp } = args.profile.workload else {
+        return Err("not a crr profile".into());
+    };
+    let addr = SocketAddrV4::new(args.addr, args.port);
+    let mut out = proto::encode_header(args.profile.workload).to_vec();
+    out.resize(proto::HEADER_LEN + req as usize, 0x5a);
+    let mut inb = vec![0u8; resp as usize];
+    let mut rest = [0u8; 64];
+    let mut c = Counted {
+        transactions: 0,
+        bytes: 0,
+        latency: Histogram::new(),
+    };
+    'run: while phase.load(Ordering::Relaxed) != STOP {
+        let t = Instant::now();
+        let mut s = sys::connect(args.family, addr, IO_TIMEOUT)
+            .map_err(|e| format!("{} connection to {addr}: {e}", args.family.name()))?;
+        s.set_nodelay(true)
+            .and_then(|()| s.set_read_timeout(Some(POLL)))
+            .and_then(|()| s.set_write_timeout(Some(POLL)))
+            .map_err(|e| format!("socket options: {e}"))?;
+        if !io_full(out.len(), phase, "write", |o| s.write(&out[o..]))?
+            || !io_full(inb.len(), phase, "read", |o| s.read(&mut inb[o..]))?
+        {
+            break;
+        }
+        loop {
+            match s.read(&mut rest) {
+                Ok(0) => break,
+                Ok(_) => return Err("read: more than the response".into()),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if is_timeout(&e) => {
+                    if phase.load(Ordering::Relaxed) == STOP {
+                        break 'run;
+                    }
+                }
+                Err(e) => return Err(format!("waiting for the server's close: {e}")),
+            }
+        }
+        drop(s);
+        let dt = t.elapsed();
+        if phase.load(Ordering::Relaxed) == MEASURE {
+            c.transactions += 1;
+            c.latency
+                .record(u64::try_from(dt.as_nanos()).unwrap_or(u64::MAX));
+        }
+    }
+    c.bytes = c.transactions * (u64::from(req) + u64::from(resp));
+    Ok(c)
+}
+
 /// Runs one benchmark point.
 pub fn run(args: &ClientArgs) -> Result<RunResult, String> {
     let mut ctl = Control::connect(SocketAddrV4::new(args.addr, args.ctl_port), args.wait)?;
 
-    // All connections first (uperf's connection set-up is not measured).
+    // All connections first (uperf's connection set-up is not measured),
+    // except for crr, whose threads connect over and over.
+    let crr = matches!(args.profile.workload, Workload::Crr { .. });
     let mut streams = Vec::with_capacity(args.conns as usize);
     for i in 0..args.conns {
-        streams.push(open(args).map_err(|e| format!("connection {}: {e}", i + 1))?);
+        streams.push(if crr {
+            None
+        } else {
+            Some(open(args).map_err(|e| format!("connection {}: {e}", i + 1))?)
+        });
     }
     let phase = Arc::new(AtomicU8::new(WARMUP));
     let mut workers = Vec::with_capacity(streams.len());
     for (i, s) in streams.into_iter().enumerate() {
         let mine = Arc::clone(&phase);
         let w = args.profile.workload;
+        let a = args.clone();
         let h = thread::Builder::new()
             .name(format!("conn{i}"))
             .stack_size(THREAD_STACK)
-            .spawn(move || worker(s, w, &mine))
+            .spawn(move || match s {
+                Some(s) => worker(s, w, &mine),
+                None => crr_worker(&a, &mine),
+            })
             .map_err(|e| format!("cannot start a thread: {e}"));
         match h {
             Ok(h) => workers.push(h),

@@ -113,6 +113,15 @@ mod tests {
     }
 
     #[test]
+    fn loopback_crr() {
+        let r = loopback("crr-1x1", 3);
+        assert!(r.transactions > 0);
+        assert_eq!(r.bytes, r.transactions * 2);
+        assert_eq!(r.latency.count(), r.transactions);
+        assert!(report::figures(&r).tps.is_some());
+    }
+
+    #[test]
     fn loopback_stream() {
         let r = loopback("str-readx30k", 2);
         assert!(r.bytes > 0);

@@ -10,15 +10,17 @@ const MAGIC: &[u8; 4] = b"SMCB";
 const VERSION: u8 = 1;
 const KIND_RR: u8 = 1;
 const KIND_STREAM: u8 = 2;
+const KIND_CRR: u8 = 3;
 
 /// The header the client writes first on each data connection:
-/// `"SMCB"`, version 1, kind (1 request/response, 2 stream), two zero
-/// bytes, then two big-endian u32: request and response size, or chunk
-/// size and 0.
+/// `"SMCB"`, version 1, kind (1 request/response, 2 stream, 3 one
+/// request/response and the server closes), two zero bytes, then two
+/// big-endian u32: request and response size, or chunk size and 0.
 pub fn encode_header(w: Workload) -> [u8; HEADER_LEN] {
     let (kind, a, b) = match w {
         Workload::Rr { req, resp } => (KIND_RR, req, resp),
         Workload::Stream { chunk } => (KIND_STREAM, chunk, 0),
+        Workload::Crr { req, resp } => (KIND_CRR, req, resp),
     };
     let mut h = [0u8; HEADER_LEN];
     h[..4].copy_from_slice(MAGIC);
@@ -46,6 +48,7 @@ pub fn decode_header(h: &[u8; HEADER_LEN]) -> Result<Workload, String> {
     match h[5] {
         KIND_RR if ok(a) && ok(b) => Ok(Workload::Rr { req: a, resp: b }),
         KIND_STREAM if ok(a) => Ok(Workload::Stream { chunk: a }),
+        KIND_CRR if ok(a) && ok(b) => Ok(Workload::Crr { req: a, resp: b }),
         k => Err(format!("bad header: kind {k} sizes {a} {b}")),
     }
 }
@@ -153,6 +156,7 @@ mod tests {
             },
             Workload::Rr { req: 1, resp: 1 },
             Workload::Stream { chunk: 30720 },
+            Workload::Crr { req: 1, resp: 1 },
         ] {
             assert_eq!(decode_header(&encode_header(w)), Ok(w));
         }
@@ -171,7 +175,10 @@ mod tests {
         h[4] = 2;
         assert!(decode_header(&h).is_err());
         let mut h = good;
-        h[5] = 3;
+        h[5] = 4;
+        assert!(decode_header(&h).is_err());
+        let mut h = encode_header(Workload::Crr { req: 1, resp: 1 });
+        h[12..16].copy_from_slice(&0u32.to_be_bytes());
         assert!(decode_header(&h).is_err());
         let mut h = good;
         h[12..16].copy_from_slice(&0u32.to_be_bytes());

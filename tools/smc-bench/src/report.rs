@@ -28,11 +28,13 @@ pub struct Figures {
 pub fn figures(r: &RunResult) -> Figures {
     let tcp_segs = r.server.tcp.in_segs + r.server.tcp.out_segs;
     let client_util = r.client_cpu.util();
-    let rr = matches!(r.args.profile.workload, Workload::Rr { .. });
+    let rr = matches!(
+        r.args.profile.workload,
+        Workload::Rr { .. } | Workload::Crr { .. }
+    );
     let tps_txns = rr.then_some(r.transactions);
     Figures {
-        tps: matches!(r.args.profile.workload, Workload::Rr { .. })
-            .then(|| stats::per_s(r.transactions, r.secs)),
+        tps: rr.then(|| stats::per_s(r.transactions, r.secs)),
         gbps: stats::gbit_per_s(r.bytes, r.secs),
         cpu_us_per_gb: stats::us_per_gbit(r.server.cpu.busy_us(), r.bytes),
         cpu_wall_us_per_gb: stats::us_per_gbit(r.server.cpu.wall_busy_us(), r.bytes),

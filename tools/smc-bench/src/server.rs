@@ -129,6 +129,11 @@ fn data(mut s: TcpStream) -> Result<(), String> {
             serve_rr(&mut s, req as usize, resp as usize)
         }
         Workload::Stream { chunk } => serve_stream(&mut s, chunk as usize),
+        Workload::Crr { req, resp } => {
+            s.set_nodelay(true)
+                .map_err(|e| format!("TCP_NODELAY: {e}"))?;
+            serve_crr(&mut s, req as usize, resp as usize)
+        }
     };
     match r {
         Err(e) if !is_hangup(&e) => Err(e.to_string()),
@@ -144,6 +149,15 @@ fn serve_rr(s: &mut TcpStream, req: usize, resp: usize) -> io::Result<()> {
         s.read_exact(&mut inb)?;
         s.write_all(&out)?;
     }
+}
+
+/// Connect/request/response/close: read `req` bytes, write `resp` bytes,
+/// and close (the server closes first, so the TIME_WAIT sockets are the
+/// server's and the client does not run out of ports).
+fn serve_crr(s: &mut TcpStream, req: usize, resp: usize) -> io::Result<()> {
+    let mut inb = vec![0u8; req];
+    s.read_exact(&mut inb)?;
+    s.write_all(&vec![0xa5u8; resp])
 }
 
 /// Stream: write `chunk`-byte chunks until the client goes away.

@@ -12,6 +12,19 @@
 # With one VM (PEER_IP empty) the host runs servers and clients itself over
 # 127.0.0.1.
 #
+# Phases. The kernel's C smc and our smc_rs both own AF_SMC and cannot be
+# loaded together, so a matrix with transports of both (e.g. smc and
+# smc-rs) runs in phases within the same boot, one per AF_SMC module, as
+# scripts/bench lists them in BENCH_PHASES ("NAME=t1,t2 NAME=t3,t4"; tcp is
+# in every phase, so that each SMC transport has a TCP baseline measured
+# close in time). Each phase is the whole sequence above: both VMs unload
+# the other module and load theirs (set-up), the host starts that phase's
+# servers and sends "ready PHASE ..." (port 7001), the guest runs the
+# phase's points and sends "guest-done PHASE" (port 7000), the host stops
+# the servers, and both unload the phase's module. With more than one
+# phase every JSON line gets "phase": NAME. Without BENCH_PHASES there is
+# one phase with every transport (as before phases existed).
+#
 # The matrix comes from /extra/bench.conf (written by scripts/bench):
 #   BENCH_TRANSPORTS  transports (see "Transports" below), e.g. "tcp smc"
 #   BENCH_PROFILES    smc-bench profiles, e.g. "rr1c-200x1000 str-readx30k"
@@ -19,11 +32,12 @@
 #   BENCH_SECS        measured seconds per point
 #   BENCH_WARMUP      warm-up seconds per point
 #   BENCH_UEID        the user EID the SMC-D transports set on both sides
-#   BENCH_REPEAT      rounds of the whole matrix
+#   BENCH_REPEAT      rounds of the whole matrix (of each phase)
+#   BENCH_PHASES      the phases (see above); empty: one phase
 # Points run interleaved (for each round, profile and count, every
-# transport; in every other round in reverse order), so that a transport
-# and its TCP baseline are measured close in time on a machine whose load
-# may change, and neither always goes first.
+# transport of the phase; in every other round in reverse order), so that
+# a transport and its TCP baseline are measured close in time on a machine
+# whose load may change, and neither always goes first.
 #
 # For the SMC transports the client side also takes the C smc's own
 # statistics (`smctest stats`) around every point and adds their
@@ -40,6 +54,7 @@
 : "${BENCH_WARMUP:=2}"
 : "${BENCH_UEID:=SMC-RS-BENCH}"
 : "${BENCH_REPEAT:=1}"
+: "${BENCH_PHASES:=all=$(echo $BENCH_TRANSPORTS | tr ' ' ,)}"
 BIN=/extra/smc-bench
 [ -x "$BIN" ] || BIN=$(command -v smc-bench)
 PEER=${PEER_IP:-127.0.0.1}
@@ -57,8 +72,18 @@ dmesg -n 1 2>/dev/null
 transport_family() {
 	case "$1" in
 	tcp) echo tcp ;;
-	smc | smcd-ivshmem | smcd-lo) echo smc ;;
+	smc | smcd-ivshmem | smcd-lo | smc-rs) echo smc ;;
 	smc-inet) echo inet-smc ;;
+	*) return 1 ;;
+	esac
+}
+
+# The AF_SMC module a transport needs: none, smc (the C one) or smc_rs.
+transport_module() {
+	case "$1" in
+	tcp) echo none ;;
+	smc | smc-inet | smcd-ivshmem | smcd-lo) echo smc ;;
+	smc-rs) echo smc_rs ;;
 	*) return 1 ;;
 	esac
 }
@@ -70,6 +95,7 @@ transport_port() {
 	smc-inet) echo 5020 ;;
 	smcd-ivshmem) echo 5030 ;;
 	smcd-lo) echo 5040 ;;
+	smc-rs) echo 5050 ;;
 	*) return 1 ;;
 	esac
 }
@@ -95,10 +121,42 @@ set_ueid() {
 
 setup_tcp() { :; }
 
+loaded() { grep -q "^$1 " /proc/modules; }
+
+# Unloads an AF_SMC module (smc or smc_rs) if it is loaded; its sockets may
+# take a moment to go after their servers were killed, so it retries for
+# up to 30 s.
+unload_module() {
+	loaded "$1" || return 0
+	i=0
+	while :; do
+		case "$1" in
+		smc) modprobe -r smc_diag smc 2>/dev/null ;;
+		*) rmmod "$1" 2>/dev/null ;;
+		esac
+		loaded "$1" || { say "unloaded $1"; return 0; }
+		i=$((i + 1))
+		[ $i -ge 30 ] && { say "cannot unload $1"; return 1; }
+		sleep 1
+	done
+}
+
 # The kernel's C smc: AF_SMC (family smc) or AF_INET/IPPROTO_SMC (smc-inet).
-# Without an ISM device both peers reach it falls back to TCP.
-setup_smc() { modprobe smc; }
-setup_smc_inet() { modprobe smc; }
+# Without an ISM device both peers reach it falls back to TCP. (smc_rs,
+# loaded by an earlier phase, goes first.)
+setup_smc() { unload_module smc_rs && modprobe smc; }
+setup_smc_inet() { setup_smc; }
+
+# smc-rs: AF_SMC sockets of our Rust module smc_rs (net/smc/), which runs
+# every connection over its internal TCP socket (no SMC option, no CLC):
+# its fallback path. The C smc, loaded by an earlier phase, goes first.
+# (No AF_SMC socket may be made before smc_rs is loaded: with no module
+# owning AF_SMC, socket() would autoload the C smc.)
+setup_smc_rs() {
+	unload_module smc || return 1
+	modprobe smc_rs || return 1
+	grep -q '^SMC-RS ' /proc/net/protocols || { echo "smc_rs loaded, but no SMC-RS in /proc/net/protocols"; return 1; }
+}
 
 # smcd-ivshmem: the C smc's SMC-D between the two VMs over our DIBS device
 # on QEMU's ivshmem-doorbell (drivers/ism_ivshmem, see
@@ -112,7 +170,7 @@ setup_smc_inet() { modprobe smc; }
 fabric= # our fabric ID (0x....), set here
 setup_smcd_ivshmem() {
 	command -v smctest >/dev/null || { echo "no smctest (tests/guest) in the VM"; return 1; }
-	modprobe smc || return 1
+	setup_smc || return 1
 	modprobe ism_ivshmem || return 1
 	pci=
 	for d in /sys/bus/pci/drivers/ism_ivshmem/0000:* /sys/kernel/debug/ism_ivshmem/*; do
@@ -142,7 +200,7 @@ setup_smcd_ivshmem() {
 # The C smc over the kernel's dibs loopback device (CONFIG_DIBS_LO, built
 # in): SMC-D within one VM, single-VM mode only; needs a user EID too.
 setup_smcd_lo() {
-	modprobe smc || return 1
+	setup_smc || return 1
 	set_ueid
 }
 
@@ -155,20 +213,34 @@ setup_transport() {
 	"$fn"
 }
 
-ready=
-for t in $BENCH_TRANSPORTS; do
-	# (not in a subshell: setup_smcd_ivshmem sets $fabric)
-	if setup_transport "$t" >/tmp/setup.out 2>&1; then
-		ready="$ready $t"
-		cat /tmp/setup.out
-	else
-		say "transport $t: setup failed:"
-		sed 's/^/    /' /tmp/setup.out
-		echo "SMCBENCH-SKIP $t setup failed on $VM_ROLE"
-	fi
-done
-ready=${ready# }
-say "transports ready here: ${ready:-none}"
+# Sets up the transports $1 (space-separated) of a phase; $ready: those
+# whose set-up worked.
+setup_phase() {
+	ready=
+	for t in $1; do
+		# (not in a subshell: setup_smcd_ivshmem sets $fabric)
+		if setup_transport "$t" >/tmp/setup.out 2>&1; then
+			ready="$ready $t"
+			cat /tmp/setup.out
+		else
+			say "transport $t: setup failed:"
+			sed 's/^/    /' /tmp/setup.out
+			echo "SMCBENCH-SKIP $t setup failed on $VM_ROLE${multi:+ (phase $phase)}"
+		fi
+	done
+	ready=${ready# }
+	say "transports ready here${multi:+ (phase $phase)}: ${ready:-none}"
+}
+
+# The end of a phase: its AF_SMC module goes, when another phase follows
+# (the next phase's set-up would unload it anyway; this names a failure).
+end_phase() {
+	[ -n "$multi" ] || return 0
+	for t in $1; do
+		m=$(transport_module "$t")
+		[ "$m" = none ] || unload_module "$m"
+	done
+}
 
 start_servers() {
 	for t in $ready; do
@@ -225,24 +297,29 @@ SMCTEST=$(command -v smctest)
 
 # One point: prints `SMCBENCH <json>` or `SMCBENCH-ERROR ...`, and a TEST
 # line for vmrun's summary. $1 transport, $2 profile, $3 connections, $4
-# round, $5 seconds to wait for the server.
+# round, $5 seconds to wait for the server. The C smc's counters only for
+# the C smc's transports: with smc_rs loaded, smctest's generic netlink
+# request for the C smc's family would autoload the C smc.
 run_point() {
-	[ "$1" = tcp ] || smc_stats_before
+	cstats=
+	[ "$(transport_module "$1")" = smc ] && cstats=1
+	[ -n "$cstats" ] && smc_stats_before
+	tag=$1-$2-$3-r$4
+	[ -n "$multi" ] && [ "$1" = tcp ] && tag=$1-$phase-$2-$3-r$4
 	if out=$("$BIN" client --addr "$PEER" --port "$(transport_port "$1")" \
 		--family "$(transport_family "$1")" --label "$1" --profile "$2" \
 		--conns "$3" --secs "$BENCH_SECS" --warmup "$BENCH_WARMUP" \
 		--wait "$5" --json 2>&1); then
-		if [ "$1" != tcp ]; then
-			case "$out" in
-			*\}) out="${out%\}}$(smc_stats_json "$1")}" ;;
-			esac
-			rm -f /tmp/smcst0
-		fi
+		case "$out" in
+		*\}) [ -n "$cstats" ] && out="${out%\}}$(smc_stats_json "$1")}"
+			[ -n "$multi" ] && out="${out%\}},\"phase\":\"$phase\"}" ;;
+		esac
+		rm -f /tmp/smcst0
 		echo "SMCBENCH $out"
-		echo "TEST bench-$1-$2-$3-r$4 PASS"
+		echo "TEST bench-$tag PASS"
 	else
-		echo "SMCBENCH-ERROR $1 $2 $3: $(echo "$out" | tr '\n' ' ')"
-		echo "TEST bench-$1-$2-$3-r$4 FAIL"
+		echo "SMCBENCH-ERROR $1 $2 $3${multi:+ (phase $phase)}: $(echo "$out" | tr '\n' ' ')"
+		echo "TEST bench-$tag FAIL"
 		return 1
 	fi
 }
@@ -272,72 +349,105 @@ run_matrix() {
 
 # ---------------------------------------------------------------------------
 
+# The phases: "NAME=t1,t2 ..." (see the top). $multi: more than one.
+set -- $BENCH_PHASES
+multi=
+[ $# -gt 1 ] && multi=1
+phase_transports() { echo "${1#*=}" | tr , ' '; }
+
+# The host's (server side's) view of a phase with the C smc, before its
+# module goes (host.log).
+server_stats() {
+	[ -n "$SMCTEST" ] && loaded smc || return 0
+	say "C smc statistics of the server side, ${multi:+phase $phase, }whole run:"
+	smctest stats 2>&1 | sed 's/^/    /'
+	smctest linkgroups 2>&1 | sed 's/^/    /'
+	for f in /sys/kernel/debug/ism_ivshmem/*/fabric; do
+		[ -e "$f" ] && sed 's/^/    /' "$f"
+	done
+}
+
 if [ -z "$PEER_IP" ]; then
 	say "one VM: servers and clients over 127.0.0.1"
-	start_servers
-	run_matrix "$ready"
-	rc=$?
-	stop_servers
-	exit $rc
+	status=0
+	for ph in $BENCH_PHASES; do
+		phase=${ph%%=*}
+		[ -n "$multi" ] && say "phase $phase"
+		setup_phase "$(phase_transports "$ph")"
+		start_servers
+		run_matrix "$ready" || status=1
+		stop_servers
+		end_phase "$ready" || status=1
+	done
+	exit $status
 fi
 
 # Rendezvous over busybox nc, always from the connecting side to the
-# listening one (the direction tests/vm/00-boot.sh uses): the host tells
-# the guest (port 7001) which transports it has ready, the guest tells the
-# host (port 7000) that it is done.
+# listening one (the direction tests/vm/00-boot.sh uses), once per phase:
+# the host tells the guest (port 7001) which transports it has ready, the
+# guest tells the host (port 7000) that it is done. Both messages name the
+# phase, so that neither side goes on with the wrong one.
 case "$VM_ROLE" in
 host)
-	start_servers
-	i=0
-	until echo "ready $ready${fabric:+ fabric=$fabric}" | nc -w 5 "$PEER_IP" 7001 2>/dev/null; do
-		i=$((i + 1))
-		if [ $i -ge 150 ]; then say "the guest never listened"; stop_servers; exit 1; fi
-		sleep 2
-	done
-	msg=$(timeout 3000 nc -l -p 7000 </dev/null)
-	[ "$msg" = guest-done ] && rc=0 || { say "no word from the guest"; rc=1; }
-	stop_servers
-	# The server side's view of the whole run (host.log).
-	if [ -n "$SMCTEST" ] && lsmod 2>/dev/null | grep -q '^smc '; then
-		say "C smc statistics of the server side, whole run:"
-		smctest stats 2>&1 | sed 's/^/    /'
-		smctest linkgroups 2>&1 | sed 's/^/    /'
-		for f in /sys/kernel/debug/ism_ivshmem/*/fabric; do
-			[ -e "$f" ] && sed 's/^/    /' "$f"
+	status=0
+	for ph in $BENCH_PHASES; do
+		phase=${ph%%=*}
+		[ -n "$multi" ] && say "phase $phase"
+		setup_phase "$(phase_transports "$ph")"
+		start_servers
+		i=0
+		until echo "ready $phase $ready${fabric:+ fabric=$fabric}" | nc -w 5 "$PEER_IP" 7001 2>/dev/null; do
+			i=$((i + 1))
+			if [ $i -ge 150 ]; then say "the guest never listened"; stop_servers; exit 1; fi
+			sleep 2
 		done
-	fi
-	exit $rc
+		msg=$(timeout 3000 nc -l -p 7000 </dev/null)
+		stop_servers
+		server_stats
+		end_phase "$ready" || status=1
+		if [ "$msg" != "guest-done $phase" ]; then
+			say "no word from the guest (phase $phase): '$msg'"
+			exit 1
+		fi
+	done
+	exit $status
 	;;
 guest)
-	line=$(timeout 300 nc -l -p 7001 </dev/null)
-	case "$line" in
-	ready*) peer_ready=${line#ready} ;;
-	*) say "the host never said which transports are ready"; exit 1 ;;
-	esac
-	peer_fabric=$(echo "$peer_ready" | tr ' ' '\n' | sed -n 's/^fabric=//p')
-	both=
-	for t in $ready; do
-		case " $peer_ready " in
-		*" $t "*)
-			if [ "$t" = smcd-ivshmem ] && [ "$peer_fabric" != "$fabric" ]; then
-				echo "SMCBENCH-SKIP $t the host is on fabric '$peer_fabric', the guest on '$fabric'"
-				continue
-			fi
-			both="$both $t"
-			;;
-		*) echo "SMCBENCH-SKIP $t not ready on the host" ;;
+	status=0
+	for ph in $BENCH_PHASES; do
+		phase=${ph%%=*}
+		[ -n "$multi" ] && say "phase $phase"
+		setup_phase "$(phase_transports "$ph")"
+		line=$(timeout 300 nc -l -p 7001 </dev/null)
+		case "$line" in
+		"ready $phase"|"ready $phase "*) peer_ready=${line#ready $phase} ;;
+		*) say "the host never said which transports are ready (phase $phase): '$line'"; exit 1 ;;
 		esac
+		peer_fabric=$(echo "$peer_ready" | tr ' ' '\n' | sed -n 's/^fabric=//p')
+		both=
+		for t in $ready; do
+			case " $peer_ready " in
+			*" $t "*)
+				if [ "$t" = smcd-ivshmem ] && [ "$peer_fabric" != "$fabric" ]; then
+					echo "SMCBENCH-SKIP $t the host is on fabric '$peer_fabric', the guest on '$fabric'"
+					continue
+				fi
+				both="$both $t"
+				;;
+			*) echo "SMCBENCH-SKIP $t not ready on the host${multi:+ (phase $phase)}" ;;
+			esac
+		done
+		[ -n "$fabric" ] && say "both VMs on fabric $fabric"
+		say "running transports${multi:+ (phase $phase)}:$both"
+		run_matrix "${both# }" || status=1
+		end_phase "$ready" || status=1
+		i=0
+		until echo "guest-done $phase" | nc -w 5 "$PEER_IP" 7000 2>/dev/null; do
+			i=$((i + 1))
+			if [ $i -ge 30 ]; then say "the host never listened for the end (phase $phase)"; exit 1; fi
+			sleep 2
+		done
 	done
-	[ -n "$fabric" ] && say "both VMs on fabric $fabric"
-	say "running transports:$both"
-	run_matrix "${both# }"
-	rc=$?
-	i=0
-	until echo guest-done | nc -w 5 "$PEER_IP" 7000 2>/dev/null; do
-		i=$((i + 1))
-		if [ $i -ge 30 ]; then say "the host never listened for the end"; rc=1; break; fi
-		sleep 2
-	done
-	exit $rc
+	exit $status
 	;;
 esac

@@ -6,7 +6,7 @@
 # connection is what the C smc calls a fallback). The socket-API
 # conformance cases (smctest sockapi, as 31 runs them against the C smc)
 # pass over AF_SMC for IPv4 and IPv6, and checksummed streams go both ways
-# between AF_SMC sockets and between AF_SMC and plain TCP; 1500 short
+# between AF_SMC sockets and between AF_SMC and plain TCP; 1000 short
 # connections come and go without a leak.
 set -u
 . "$EXTRA/checks.inc"
@@ -15,7 +15,7 @@ check smc-rs-load modprobe smc_rs
 sockapi sockapi-smc-rs smc 7300
 sockapi sockapi-smc-rs6 smc6 7400
 # Thousands of connect/close cycles (kmemleak looks after the run).
-sockapi sockapi-smc-rs-churn smc 7500 --only connect-close-churn --churn 1500
+sockapi sockapi-smc-rs-churn smc 7500 --only connect-close-churn --churn 1000
 
 # stream NAME SERVER-FAMILY CLIENT-FAMILY ADDR PORT: a checksummed stream
 # both ways over 4 connections.

@@ -56,6 +56,17 @@ struct Counted {
     latency: Histogram,
 }
 
+impl Counted {
+    /// Counts a transaction that took `dt`, if it ended inside the window.
+    fn transaction(&mut self, phase: &AtomicU8, dt: Duration) {
+        if phase.load(Ordering::Relaxed) == MEASURE {
+            self.transactions += 1;
+            self.latency
+                .record(u64::try_from(dt.as_nanos()).unwrap_or(u64::MAX));
+        }
+    }
+}
+
 /// The control connection.
 struct Control {
     r: BufReader<TcpStream>,
@@ -173,12 +184,7 @@ fn worker(mut s: TcpStream, w: Workload, phase: &AtomicU8) -> Result<Counted, St
                 {
                     break;
                 }
-                let dt = t.elapsed();
-                if phase.load(Ordering::Relaxed) == MEASURE {
-                    c.transactions += 1;
-                    c.latency
-                        .record(u64::try_from(dt.as_nanos()).unwrap_or(u64::MAX));
-                }
+                c.transaction(phase, t.elapsed());
             }
             c.bytes = c.transactions * (u64::from(req) + u64::from(resp));
         }
@@ -247,12 +253,7 @@ fn crr_worker(args: &ClientArgs, phase: &AtomicU8) -> Result<Counted, String> {
             }
         }
         drop(s);
-        let dt = t.elapsed();
-        if phase.load(Ordering::Relaxed) == MEASURE {
-            c.transactions += 1;
-            c.latency
-                .record(u64::try_from(dt.as_nanos()).unwrap_or(u64::MAX));
-        }
+        c.transaction(phase, t.elapsed());
     }
     c.bytes = c.transactions * (u64::from(req) + u64::from(resp));
     Ok(c)

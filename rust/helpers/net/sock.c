@@ -123,4 +123,36 @@ __rust_helper void rust_helper_tcp_smc_option_put(void)
 #endif
 }
 
+/*
+ * Kernel-buffer I/O on a kernel socket: the msghdr and kvec live here, so Rust
+ * never lays out a struct msghdr itself.
+ */
+__rust_helper int rust_helper_kernel_send_bytes(struct socket *sock,
+						const void *buf, size_t len,
+						int flags)
+{
+	struct kvec vec = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr msg = { .msg_flags = flags };
+
+	return kernel_sendmsg(sock, &msg, &vec, 1, len);
+}
+
+__rust_helper int rust_helper_kernel_recv_bytes(struct socket *sock, void *buf,
+						size_t len, int flags)
+{
+	struct kvec vec = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = {};
+
+	return kernel_recvmsg(sock, &msg, &vec, 1, len, flags);
+}
+
+/* Sets sk_rcvtimeo (jiffies), returns the old value: as SO_RCVTIMEO would. */
+__rust_helper long rust_helper_sk_swap_rcvtimeo(struct sock *sk, long timeo)
+{
+	long old = READ_ONCE(sk->sk_rcvtimeo);
+
+	WRITE_ONCE(sk->sk_rcvtimeo, timeo);
+	return old;
+}
+
 #endif

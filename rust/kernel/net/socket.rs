@@ -13,7 +13,9 @@
 use crate::{
     bindings,
     error::{to_result, Error},
+    fs::File,
     prelude::*,
+    sync::poll::{PollCondVar, PollTable},
     types::Opaque,
     uaccess::{UserPtr, UserSlice},
 };
@@ -124,6 +126,17 @@ impl PollArgs<'_> {
         wait: *mut bindings::poll_table_struct,
     ) -> Self {
         Self { file, wait, _p: PhantomData }
+    }
+
+    /// Registers the poll on `cv` too: the poller is woken when `cv` is notified.
+    pub fn register(&self, cv: &PollCondVar) {
+        if self.wait.is_null() {
+            return;
+        }
+        // SAFETY: `wait` is the live poll table of this call (safety requirement of
+        // `from_raw`), and `file` the live file polled.
+        let (table, file) = unsafe { (PollTable::from_raw(self.wait), File::from_raw_file(self.file)) };
+        table.register_wait(file, cv);
     }
 }
 
@@ -367,6 +380,34 @@ impl KernelSocket {
     pub fn request_smc_option(&self) {
         // SAFETY: `sk` is live; the caller made the socket a TCP one.
         unsafe { bindings::tcp_sk_set_syn_smc(self.sk(), true) };
+    }
+
+    /// Sends `buf` from kernel memory; `flags` are `MSG_*` flags. Returns the bytes sent
+    /// (all of them unless `MSG_DONTWAIT` or an error cut the send short).
+    pub fn send_bytes(&self, buf: &[u8], flags: u32) -> Result<usize> {
+        // SAFETY: The socket is live; `buf` is readable for its length during the call.
+        let ret = unsafe {
+            bindings::kernel_send_bytes(self.raw(), buf.as_ptr().cast(), buf.len(), flags as i32)
+        };
+        count(ret as isize)
+    }
+
+    /// Receives into `buf` (kernel memory); `flags` are `MSG_*` flags (`MSG_PEEK`,
+    /// `MSG_WAITALL`, `MSG_DONTWAIT`). Returns the bytes received, 0 at end of stream.
+    /// A blocking receive waits at most the receive timeout ([`KernelSocket::set_rcvtimeo`]).
+    pub fn recv_bytes(&self, buf: &mut [u8], flags: u32) -> Result<usize> {
+        // SAFETY: The socket is live; `buf` is writable for its length during the call.
+        let ret = unsafe {
+            bindings::kernel_recv_bytes(self.raw(), buf.as_mut_ptr().cast(), buf.len(), flags as i32)
+        };
+        count(ret as isize)
+    }
+
+    /// Sets the receive timeout (`SO_RCVTIMEO`) in jiffies (`MAX_SCHEDULE_TIMEOUT`: none) and
+    /// returns the one it replaces.
+    pub fn set_rcvtimeo(&self, jiffies: isize) -> isize {
+        // SAFETY: `sk` is live; the helper writes the field with `WRITE_ONCE()`.
+        unsafe { bindings::sk_swap_rcvtimeo(self.sk(), jiffies as _) as isize }
     }
 
     /// Whether both ends of this TCP connection agreed on the SMC option.

@@ -24,5 +24,6 @@
 )]
 
 pub mod clc;
+pub mod negotiate;
 
 pub use clc::*;

@@ -3,19 +3,31 @@
 //! SMC-D devices: the module is a DIBS client, so it sees DIBS devices (ISM devices such as
 //! `ism_ivshmem`'s, and the loopback device) come and go.
 //!
-//! For now it keeps the list of devices and says which it saw; the CLC handshake will offer
-//! them.
+//! For now it keeps the list of devices and says which it saw; the CLC handshake offers none
+//! of them yet (there is no SMC-D data path), but a node with a device is SMC-Dv2 capable, which
+//! changes the reasons a server declines for, as in C.
 //!
 //! Locking: [`SmcdDevices::devices`] (mutex, "SmcdDevices::devices") protects the list; it is
 //! only taken from the DIBS layer's `add_dev`/`del_dev` callbacks and by readers in process
 //! context, and nothing is called with it held.
 
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::{
     dibs::{self, Device},
     new_mutex,
     prelude::*,
     sync::{aref::ARef, Mutex},
 };
+
+/// Whether some device was SMC-Dv2 capable (C: `smc_ism_v2_capable`, which also stays set once
+/// a device set it). Every DIBS device is taken as v2 capable: the loopback device is, and an
+/// ISM device is if it takes VLAN IDs, which the DIBS devices we know of do.
+static ISM_V2_CAPABLE: AtomicBool = AtomicBool::new(false);
+
+/// Whether the node is SMC-Dv2 capable (C: `smc_ism_is_v2_capable()`).
+pub(crate) fn ism_v2_capable() -> bool {
+    ISM_V2_CAPABLE.load(Ordering::Relaxed)
+}
 
 /// How many DIBS devices SMC-D uses at most (more are reported and left out).
 pub(crate) const MAX_DEVICES: usize = 32;
@@ -59,6 +71,7 @@ impl dibs::Client for SmcdDevices {
             Some(free) => {
                 *free = Some(entry);
                 drop(devices);
+                ISM_V2_CAPABLE.store(true, Ordering::Relaxed);
                 dev_info!(
                     dev.as_dev(),
                     "smc_rs: SMC-D device GID {hi:016x}{lo:016x}, fabric {fabric:#06x}{kind}\n"

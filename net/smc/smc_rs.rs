@@ -7,16 +7,30 @@
 //! - [`family`]: the AF_SMC socket family as the socket layer sees it.
 //! - [`proto`]: what `socket(2)` arguments select, as plain Rust.
 //! - [`dibs`]: the module as a DIBS client, the SMC-D devices it may use.
-//! - [`clc`]: the CLC handshake messages on the wire, as plain Rust (the
-//!   `smc-wire` crate in `wire/`, also tested and fuzzed in userspace).
+//! - [`listen`]: the server side, handshakes in work items and the accept queue.
+//! - [`handshake`]: the CLC handshake on a connected CLC socket.
+//! - [`stats`]: why connections fell back, in debugfs.
+//! - [`clc`], [`negotiate`]: the CLC messages on the wire and the decisions of each side, as
+//!   plain Rust (the `smc-wire` crate in `wire/`, also tested and fuzzed in userspace).
 
 #[path = "wire/src/clc.rs"]
 pub mod clc;
 mod dibs;
 mod family;
+mod faults;
+mod handshake;
+mod listen;
+#[path = "wire/src/negotiate.rs"]
+pub mod negotiate;
 mod proto;
+mod stats;
 
-use kernel::{dibs::ClientRegistration, net::family::Registration, prelude::*};
+use kernel::{
+    debugfs,
+    dibs::ClientRegistration,
+    net::{family::Registration, socket::SmcOptionUse},
+    prelude::*,
+};
 
 module! {
     type: SmcModule,
@@ -26,20 +40,29 @@ module! {
     license: "GPL",
 }
 
-/// The module's state: the DIBS client and the registered protocol family.
+/// The module's state: the DIBS client, the SMC TCP option, the statistics file and the
+/// registered protocol family.
 ///
 /// The family is registered last and unregistered first (fields drop in declaration order).
 #[pin_data]
 struct SmcModule {
     #[pin]
     family: Registration<family::Smc>,
+    _fallback_file: Pin<KBox<debugfs::File<stats::FallbackView>>>,
+    _debugfs: debugfs::Dir,
+    _smc_option: SmcOptionUse,
     devices: ClientRegistration<dibs::SmcdDevices>,
 }
 
 impl kernel::InPlaceModule for SmcModule {
     fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        let dir = debugfs::Dir::new(c"smc_rs");
+        let file = KBox::pin_init(dir.read_only_file(c"fallback", stats::FallbackView), GFP_KERNEL);
         try_pin_init!(Self {
             devices: ClientRegistration::new(c"smc_rs", dibs::SmcdDevices::new())?,
+            _smc_option: SmcOptionUse::new(),
+            _fallback_file: file?,
+            _debugfs: dir,
             family <- Registration::new(module),
         })
     }

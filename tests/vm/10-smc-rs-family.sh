@@ -1,5 +1,5 @@
 # vms: 1
-# append: kunit.filter_glob=smc_rs*
+# append: kunit.filter_glob=smc_rs_proto
 # The Rust AF_SMC module: registers family 43 and is a DIBS client; sockets
 # open and close, addresses are checked; it and the C smc module exclude
 # each other.

@@ -1,6 +1,6 @@
 # vms: 1
 # timeout: 1800
-# append: kunit.filter_glob=smc_rs*
+# append: kunit.filter_glob=smc_rs_proto
 # The Rust AF_SMC family as a TCP program sees it: every socket call goes to
 # the internal TCP connection (no ISM device and no CLC yet, so every
 # connection is what the C smc calls a fallback). The socket-API

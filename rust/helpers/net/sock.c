@@ -146,6 +146,11 @@ __rust_helper int rust_helper_kernel_recv_bytes(struct socket *sock, void *buf,
 	return kernel_recvmsg(sock, &msg, &vec, 1, len, flags);
 }
 
+__rust_helper long rust_helper_sk_read_rcvtimeo(const struct sock *sk)
+{
+	return READ_ONCE(sk->sk_rcvtimeo);
+}
+
 /* Sets sk_rcvtimeo (jiffies), returns the old value: as SO_RCVTIMEO would. */
 __rust_helper long rust_helper_sk_swap_rcvtimeo(struct sock *sk, long timeo)
 {

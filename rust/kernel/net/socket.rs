@@ -43,6 +43,12 @@ impl Net {
     pub(crate) fn as_ptr(&self) -> *mut bindings::net {
         self.0.get()
     }
+
+    /// The initial network namespace (`init_net`).
+    pub fn init_ns() -> &'static Net {
+        // SAFETY: `init_net` is a static object that is never freed.
+        unsafe { Net::from_raw(&raw mut bindings::init_net) }
+    }
 }
 
 /// The address a socket call got (`bind`, `connect`), already copied into the kernel.
@@ -58,6 +64,17 @@ impl<'a> SockAddr<'a> {
     /// `ptr` is valid for reads of `len` bytes for `'a`.
     pub(crate) unsafe fn from_raw(ptr: *mut bindings::sockaddr_unsized, len: i32) -> Self {
         Self { ptr, len, _p: PhantomData }
+    }
+
+    /// An address given by its bytes (a `struct sockaddr_in`, `sockaddr_in6`, ...), for calls
+    /// on a [`KernelSocket`].
+    pub fn from_bytes(bytes: &'a [u8]) -> Self {
+        // The socket calls taking an address only read it, and for its length at most.
+        Self {
+            ptr: bytes.as_ptr().cast_mut().cast(),
+            len: i32::try_from(bytes.len()).unwrap_or(i32::MAX),
+            _p: PhantomData,
+        }
     }
 
     /// The address's bytes.
@@ -408,6 +425,18 @@ impl KernelSocket {
     pub fn set_rcvtimeo(&self, jiffies: isize) -> isize {
         // SAFETY: `sk` is live; the helper writes the field with `WRITE_ONCE()`.
         unsafe { bindings::sk_swap_rcvtimeo(self.sk(), jiffies as _) as isize }
+    }
+
+    /// The receive timeout (`SO_RCVTIMEO`) in jiffies (`MAX_SCHEDULE_TIMEOUT`: none).
+    pub fn rcvtimeo(&self) -> isize {
+        // SAFETY: `sk` is live; the helper reads the field with `READ_ONCE()`.
+        unsafe { bindings::sk_read_rcvtimeo(self.sk()) as isize }
+    }
+
+    /// The protocol state of the socket (`sk_state`: `TCP_ESTABLISHED`, ... for TCP).
+    pub fn sk_state(&self) -> u8 {
+        // SAFETY: `sk` is live.
+        unsafe { bindings::sk_read_state(self.sk()) }
     }
 
     /// Whether both ends of this TCP connection agreed on the SMC option.

@@ -73,6 +73,8 @@ pub(crate) struct SmcSock {
     hs_owed: AtomicBool,
     /// Why the connection runs over TCP (a decline reason's code), 0 until known.
     fallback: AtomicU32,
+    /// The statistics of the socket's namespace.
+    stats: Arc<stats::NetStats>,
     #[pin]
     role: Mutex<Role>,
 }
@@ -81,12 +83,14 @@ impl SmcSock {
     fn new(
         ip: IpVersion,
         clc: Arc<KernelSocket>,
+        stats: Arc<stats::NetStats>,
         role: Role,
         fallback: u32,
     ) -> impl PinInit<Self, Error> {
         try_pin_init!(SmcSock {
             ip,
             clc,
+            stats,
             limit_hs: AtomicBool::new(false),
             hs_owed: AtomicBool::new(false),
             fallback: AtomicU32::new(fallback),
@@ -114,19 +118,19 @@ impl SmcSock {
     fn client_handshake(&self) -> Result {
         match handshake::client(&self.clc) {
             Ok(reason) => {
-                self.fell_back(&stats::CLIENT, reason);
+                self.fell_back(reason);
                 Ok(())
             }
             Err(e) => {
-                stats::CLIENT.error();
+                self.stats.client.error();
                 Err(e)
             }
         }
     }
 
-    fn fell_back(&self, counts: &stats::Fallbacks, reason: DeclineReason) {
+    fn fell_back(&self, reason: DeclineReason) {
         self.fallback.store(reason.code(), Ordering::Relaxed);
-        counts.fallback(reason);
+        self.stats.client.fallback(reason);
     }
 
     /// The listener, if the socket listens.
@@ -174,7 +178,8 @@ impl Family for Smc {
             bindings::sock_type_SOCK_STREAM as i32,
             bindings::IPPROTO_TCP as i32,
         )?;
-        Ok(SmcSock::new(ip, Arc::new(clc, GFP_KERNEL)?, Role::Init, 0))
+        let stats = stats::of(net).ok_or(ENODEV)?;
+        Ok(SmcSock::new(ip, Arc::new(clc, GFP_KERNEL)?, stats, Role::Init, 0))
     }
 
     fn release(sock: &Sock<Self>) {
@@ -223,7 +228,8 @@ impl Family for Smc {
             Role::Init => {
                 smc.clc.request_smc_option();
                 smc.clc.listen(backlog)?;
-                *role = Role::Listener(Listener::start(smc.clc.clone(), backlog)?);
+                let l = Listener::start(smc.clc.clone(), smc.stats.clone(), backlog)?;
+                *role = Role::Listener(l);
             }
             // Listening already: only the backlog changes.
             Role::Listener(_) => smc.clc.listen(backlog)?,
@@ -242,7 +248,7 @@ impl Family for Smc {
         let timeout = (timeo != MAX_SCHEDULE_TIMEOUT as isize)
             .then(|| timeo.try_into().unwrap_or(0));
         let conn = listener.accept(nonblock, timeout)?;
-        Ok(SmcSock::new(smc.ip, conn.clc, Role::Accepted, conn.reason.code()))
+        Ok(SmcSock::new(smc.ip, conn.clc, smc.stats.clone(), Role::Accepted, conn.reason.code()))
     }
 
     fn getname(sock: &Sock<Self>, out: &mut AddrOut<'_>, peer: bool) -> Result<i32> {

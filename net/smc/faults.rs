@@ -80,7 +80,7 @@ mod tests {
     }
 
     fn errors() -> u64 {
-        stats::SERVER.error_count()
+        stats::of(Net::init_ns()).map_or(0, |s| s.server.error_count())
     }
 
     #[test]

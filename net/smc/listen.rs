@@ -65,6 +65,8 @@ struct Queue {
 pub(crate) struct Listener {
     /// The listening CLC socket (the SMC socket holds it too).
     clc: Arc<KernelSocket>,
+    /// The statistics of the listener's namespace.
+    stats: Arc<stats::NetStats>,
     /// How many connections may be in [`Queue::inflight`] and [`Queue::ready`] together.
     capacity: usize,
     #[pin]
@@ -84,13 +86,18 @@ impl_has_work! {
 
 impl Listener {
     /// Makes the listener of the listening `clc` and starts accepting.
-    pub(crate) fn start(clc: Arc<KernelSocket>, backlog: i32) -> Result<Arc<Self>> {
+    pub(crate) fn start(
+        clc: Arc<KernelSocket>,
+        stats: Arc<stats::NetStats>,
+        backlog: i32,
+    ) -> Result<Arc<Self>> {
         let capacity = usize::try_from(backlog).unwrap_or(0).clamp(MIN_CAPACITY, MAX_CAPACITY);
         let inflight = KVVec::with_capacity(capacity, GFP_KERNEL)?;
         let ready = KVVec::with_capacity(capacity, GFP_KERNEL)?;
         let this = Arc::pin_init(
             pin_init!(Self {
                 clc,
+                stats,
                 capacity,
                 queue <- new_mutex!(
                     Queue { closing: false, stopped: false, inflight, ready },
@@ -187,7 +194,7 @@ impl Listener {
     /// Starts the handshake of `clc`, just accepted; false if the listener is closing.
     fn start_handshake(self: &Arc<Self>, clc: KernelSocket) -> bool {
         let Ok(clc) = Arc::new(clc, GFP_KERNEL) else {
-            stats::SERVER.error();
+            self.stats.server.error();
             return true;
         };
         let conn = match Arc::pin_init(
@@ -196,7 +203,7 @@ impl Listener {
         ) {
             Ok(c) => c,
             Err(_) => {
-                stats::SERVER.error();
+                self.stats.server.error();
                 return true;
             }
         };
@@ -230,8 +237,8 @@ impl Listener {
         drop(q);
         self.cv.notify_all();
         match outcome {
-            Ok(reason) if queued => stats::SERVER.fallback(reason),
-            _ => stats::SERVER.error(),
+            Ok(reason) if queued => self.stats.server.fallback(reason),
+            _ => self.stats.server.error(),
         }
     }
 }

@@ -28,7 +28,7 @@ mod stats;
 use kernel::{
     debugfs,
     dibs::ClientRegistration,
-    net::{family::Registration, socket::SmcOptionUse},
+    net::{family::Registration, pernet, socket::SmcOptionUse},
     prelude::*,
 };
 
@@ -40,8 +40,8 @@ module! {
     license: "GPL",
 }
 
-/// The module's state: the DIBS client, the SMC TCP option, the statistics file and the
-/// registered protocol family.
+/// The module's state: the per-namespace state, the DIBS client, the SMC TCP option, the
+/// statistics file and the registered protocol family.
 ///
 /// The family is registered last and unregistered first (fields drop in declaration order).
 #[pin_data]
@@ -52,6 +52,8 @@ struct SmcModule {
     _debugfs: debugfs::Dir,
     _smc_option: SmcOptionUse,
     devices: ClientRegistration<dibs::SmcdDevices>,
+    #[pin]
+    _pernet: pernet::Registration<stats::SmcNet>,
 }
 
 impl kernel::InPlaceModule for SmcModule {
@@ -59,6 +61,7 @@ impl kernel::InPlaceModule for SmcModule {
         let dir = debugfs::Dir::new(c"smc_rs");
         let file = KBox::pin_init(dir.read_only_file(c"fallback", stats::FallbackView), GFP_KERNEL);
         try_pin_init!(Self {
+            _pernet <- pernet::Registration::new(),
             devices: ClientRegistration::new(c"smc_rs", dibs::SmcdDevices::new())?,
             _smc_option: SmcOptionUse::new(),
             _fallback_file: file?,

@@ -3,9 +3,11 @@
 //! Fallback statistics: why connections stayed on TCP, counted per reason and role, and how
 //! many handshakes failed outright (the connection was dropped).
 //!
-//! The C implementation keeps these per network namespace for its generic netlink interface
-//! (`SMC_NETLINK_GET_FBACK_STATS`); here they are module-wide for now, readable in debugfs
-//! (`smc_rs/fallback`), until the module has per-namespace state and the netlink family.
+//! Kept per network namespace, as in C (for its generic netlink interface,
+//! `SMC_NETLINK_GET_FBACK_STATS`, still to come): each namespace has an [`NetStats`], which
+//! every SMC socket of the namespace holds a reference to (so its listener's work items can
+//! count without a namespace reference). Debugfs (`smc_rs/fallback`) shows the initial
+//! namespace's.
 //!
 //! Lock-free: a reason takes a slot by compare-and-exchange of its code into a free one (at
 //! most [`MAX_REASONS`] distinct reasons, as C's `SMC_MAX_FBACK_RSN_CNT`; more are counted
@@ -15,6 +17,14 @@ use crate::clc::DeclineReason;
 use core::{
     fmt,
     sync::atomic::{AtomicU32, AtomicU64, Ordering},
+};
+use kernel::{
+    net::{
+        pernet::{PernetId, PernetState},
+        socket::Net,
+    },
+    prelude::*,
+    sync::Arc,
 };
 
 /// Distinct reasons kept per role (C: `SMC_MAX_FBACK_RSN_CNT`).
@@ -88,17 +98,47 @@ impl Fallbacks {
     }
 }
 
-/// Connections this node accepted.
-pub(crate) static SERVER: Fallbacks = Fallbacks::new();
-/// Connections this node made.
-pub(crate) static CLIENT: Fallbacks = Fallbacks::new();
+/// The statistics of one network namespace.
+pub(crate) struct NetStats {
+    /// Connections accepted.
+    pub(crate) server: Fallbacks,
+    /// Connections made.
+    pub(crate) client: Fallbacks,
+}
 
-/// The debugfs view: one line per role and reason, `<role> <code> <count>`.
+/// The module's state in each network namespace.
+pub(crate) struct SmcNet {
+    stats: Arc<NetStats>,
+}
+
+static SMC_NET: PernetId<SmcNet> = PernetId::new();
+
+impl PernetState for SmcNet {
+    fn id() -> &'static PernetId<Self> {
+        &SMC_NET
+    }
+
+    fn init(_net: &Net) -> impl PinInit<Self, Error> {
+        let stats = Arc::new(NetStats { server: Fallbacks::new(), client: Fallbacks::new() }, GFP_KERNEL);
+        try_init!(SmcNet { stats: stats? }? Error)
+    }
+}
+
+/// The statistics of `net` (`None` only before the module registered its namespace state).
+pub(crate) fn of(net: &Net) -> Option<Arc<NetStats>> {
+    net.pernet::<SmcNet>().map(|n| n.stats.clone())
+}
+
+/// The debugfs view of the initial namespace: one line per role and reason,
+/// `<role> <code> <count>`.
 pub(crate) struct FallbackView;
 
 impl fmt::Debug for FallbackView {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        SERVER.show("srv", f)?;
-        CLIENT.show("clnt", f)
+        if let Some(s) = of(Net::init_ns()) {
+            s.server.show("srv", f)?;
+            s.client.show("clnt", f)?;
+        }
+        Ok(())
     }
 }

@@ -40,6 +40,7 @@ __rust_helper void rust_helper_sk_set_protocol(struct sock *sk, u16 protocol)
 #include <linux/sockptr.h>
 #include <linux/tcp.h>
 #include <net/tcp.h>
+#include <net/netns/generic.h>
 
 #ifdef CONFIG_NET
 
@@ -149,6 +150,12 @@ __rust_helper int rust_helper_kernel_recv_bytes(struct socket *sock, void *buf,
 __rust_helper long rust_helper_sk_read_rcvtimeo(const struct sock *sk)
 {
 	return READ_ONCE(sk->sk_rcvtimeo);
+}
+
+__rust_helper void *rust_helper_net_generic(const struct net *net,
+					    unsigned int id)
+{
+	return net_generic(net, id);
 }
 
 /* Sets sk_rcvtimeo (jiffies), returns the old value: as SO_RCVTIMEO would. */

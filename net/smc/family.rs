@@ -251,6 +251,10 @@ impl Family for Smc {
         Ok(SmcSock::new(smc.ip, conn.clc, smc.stats.clone(), Role::Accepted, conn.reason.code()))
     }
 
+    fn accepted(_sock: &Sock<Self>, new: &Sock<Self>) {
+        new.set_sk_state(SmcState::Active as u8);
+    }
+
     fn getname(sock: &Sock<Self>, out: &mut AddrOut<'_>, peer: bool) -> Result<i32> {
         sock.state().clc.getname(out, peer)
     }

@@ -27,20 +27,7 @@ nothing_moved() {
 	cat "$1"
 	awk '{ v = ($1 == "fback_srv" || $1 == "fback_clnt") ? $3 : $2; if (v != 0) bad = 1 } END { exit bad }' "$1"
 }
-# same A B: equal SHA-256 sums.
-same() { [ "$(sha256sum < "$1")" = "$(sha256sum < "$2")" ]; }
-# xfer_ok SERVER-EXIT CLIENT-EXIT: both exited 0, each received the other's file.
-xfer_ok() { [ "$1" -eq 0 ] && [ "$2" -eq 0 ] && same "$D/a" "$D/srv.recv" && same "$D/b" "$D/cli.recv"; }
-
-# wait_listen PORT: until a TCP socket listens on PORT (an AF_SMC listener
-# has one: its internal TCP socket).
-wait_listen() {
-	i=0
-	until netstat -ltn 2>/dev/null | grep -q ":$1 " || [ $i -ge 600 ]; do
-		i=$((i + 1))
-		sleep 0.1
-	done
-}
+. "$EXTRA/preload.inc"
 
 # stats_begin / stats_end NAME CONNS: the SMC statistics moved by exactly
 # CONNS SMC-Dv2 connections (client and server side), with no fallback.
@@ -53,69 +40,6 @@ stats_end() {
 	check "$1-no-clnt-fallback" is "$D/d" fback_clnt_cnt 0
 	check "$1-no-srv-fallback" is "$D/d" fback_srv_cnt 0
 	check "$1-no-hshake-err" sh -c "grep -qx 'clnt_hshake_err 0' $D/d && grep -qx 'srv_hshake_err 0' $D/d"
-}
-
-# socat_xfer NAME FAMILY WRAPPER...: one socat connection moving file a
-# (client to server) and file b (server to client) at the same time; each
-# side sends its file, shuts its sending direction down at the end and
-# receives until the peer's end. FAMILY 4 (127.0.0.1) or 6 (::1).
-socat_xfer() {
-	name=$1 fam=$2
-	shift 2
-	port=$((port + 1))
-	rm -f "$D/srv.recv" "$D/cli.recv"
-	if [ "$fam" = 6 ]; then
-		lst="TCP6-LISTEN:$port,bind=[::1],reuseaddr" con="TCP6:[::1]:$port"
-	else
-		lst="TCP4-LISTEN:$port,bind=127.0.0.1,reuseaddr" con="TCP4:127.0.0.1:$port"
-	fi
-	"$@" socat -t 120 -T 300 "$lst" "OPEN:$D/b,rdonly!!CREATE:$D/srv.recv" 2>"$D/srv.err" &
-	spid=$!
-	wait_listen $port
-	"$@" socat -t 120 -T 300 "$con" "OPEN:$D/a,rdonly!!CREATE:$D/cli.recv" 2>"$D/cli.err"
-	crc=$?
-	wait $spid
-	src=$?
-	sed 's/^/  server: /' "$D/srv.err"
-	sed 's/^/  client: /' "$D/cli.err"
-	check "$name" xfer_ok $src $crc
-}
-
-# nc_xfer NAME WRAPPER...: the same with nc.openbsd (-N: shut down the
-# sending direction at the end of the input).
-nc_xfer() {
-	name=$1
-	shift
-	port=$((port + 1))
-	rm -f "$D/srv.recv" "$D/cli.recv"
-	"$@" nc.openbsd -N -l 127.0.0.1 $port < "$D/b" > "$D/srv.recv" 2>"$D/srv.err" &
-	spid=$!
-	wait_listen $port
-	"$@" nc.openbsd -N -w 300 127.0.0.1 $port < "$D/a" > "$D/cli.recv" 2>"$D/cli.err"
-	crc=$?
-	wait $spid
-	src=$?
-	sed 's/^/  server: /' "$D/srv.err"
-	sed 's/^/  client: /' "$D/cli.err"
-	check "$name" xfer_ok $src $crc
-}
-
-# iperf_run NAME WRAPPER -- CLIENT-ARGS...: a one-off iperf3 server and a client.
-iperf_run() {
-	name=$1 w=$2
-	shift 2
-	[ "$1" = -- ] && shift
-	port=$((port + 1))
-	$w iperf3 -s -1 -B 127.0.0.1 -p $port > "$D/srv.out" 2>&1 &
-	spid=$!
-	wait_listen $port
-	$w iperf3 -c 127.0.0.1 -p $port "$@" > "$D/cli.out" 2>&1
-	crc=$?
-	wait $spid
-	src=$?
-	grep -E 'smc-preload|sender|receiver|error' "$D/srv.out" | sed 's/^/  server: /'
-	grep -E 'smc-preload|sender|receiver|error' "$D/cli.out" | sed 's/^/  client: /'
-	check "$name" sh -c "[ $src -eq 0 ] && [ $crc -eq 0 ] && grep -q 'iperf Done' $D/cli.out"
 }
 
 # The programs and the mapper are in the image, and the programs' shared

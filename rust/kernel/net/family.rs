@@ -150,6 +150,11 @@ pub trait Family: Sized + 'static {
         })
     }
 
+    /// Called once the socket `accept` returned has its `struct sock` (`new`), before the
+    /// caller sees it: for what only a full socket takes (its `sk_state`, options inherited from
+    /// the listener `sock`).
+    fn accepted(_sock: &Sock<Self>, _new: &Sock<Self>) {}
+
     /// `getsockname(2)` (`peer` false) or `getpeername(2)`: returns the address length.
     fn getname(_sock: &Sock<Self>, _out: &mut AddrOut<'_>, _peer: bool) -> Result<i32> {
         Err(EOPNOTSUPP)
@@ -585,6 +590,9 @@ unsafe extern "C" fn accept_callback<F: Family>(
             attach_sk::<F>(tables, bindings::sock_net(s.sk), newsock, protocol.into(), kern, init)?;
             bindings::socket_set_connected(newsock);
         }
+        // SAFETY: `newsock` now has its `sk` attached, with the state `init` built.
+        let new = unsafe { Sock::<F>::from_raw(newsock) };
+        F::accepted(&s, &new);
         Ok(0)
     })
 }

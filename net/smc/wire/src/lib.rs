@@ -2,10 +2,13 @@
 
 //! The SMC CLC handshake wire format as plain, `no_std` Rust.
 //!
-//! Everything lives in [`clc`] (one file, no crate-level attributes and no
-//! `crate::` paths) so that the kernel module can compile the very same file
-//! with `#[path = "wire/src/clc.rs"] mod clc;`. This crate root only adds the
-//! lints and re-exports it for the host-side tests and fuzz targets.
+//! The messages live in [`clc`], the decisions around them in [`negotiate`]
+//! (files without crate-level attributes or `crate::` paths; `negotiate`
+//! reaches `clc` as `super::clc`), so that the kernel module compiles the
+//! very same files with `#[path = "wire/src/clc.rs"] pub mod clc;` and
+//! `#[path = "wire/src/negotiate.rs"] pub mod negotiate;` at its crate root.
+//! This crate root only adds the lints and re-exports `clc` for the
+//! host-side tests and fuzz targets.
 //!
 //! See `README.md` for what is covered and where each layout comes from.
 

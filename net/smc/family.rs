@@ -71,6 +71,8 @@ pub(crate) struct SmcSock {
     /// The client's side of the handshake is still to run (a non-blocking connect is under
     /// way). Read without the lock as a fast path; written under [`SmcSock::role`].
     hs_owed: AtomicBool,
+    /// The socket has listened (its role is, or was until closed, `Listener`).
+    listening: AtomicBool,
     /// Why the connection runs over TCP (a decline reason's code), 0 until known.
     fallback: AtomicU32,
     /// The statistics of the socket's namespace.
@@ -93,6 +95,7 @@ impl SmcSock {
             stats,
             limit_hs: AtomicBool::new(false),
             hs_owed: AtomicBool::new(false),
+            listening: AtomicBool::new(false),
             fallback: AtomicU32::new(fallback),
             role <- new_mutex!(role, "SmcSock::role"),
         })
@@ -135,6 +138,10 @@ impl SmcSock {
 
     /// The listener, if the socket listens.
     fn listener(&self) -> Option<Arc<Listener>> {
+        // Most sockets never listen: spare them the lock.
+        if !self.listening.load(Ordering::Acquire) {
+            return None;
+        }
         match &*self.role.lock() {
             Role::Listener(l) => Some(l.clone()),
             _ => None,
@@ -223,13 +230,21 @@ impl Family for Smc {
 
     fn listen(sock: &Sock<Self>, backlog: i32) -> Result {
         let smc = sock.state();
+        // Allocated before the lock; dropped unused if the socket listens already.
+        let fresh = if smc.listening.load(Ordering::Acquire) {
+            None
+        } else {
+            Some(Listener::new(smc.clc.clone(), smc.stats.clone(), backlog)?)
+        };
         let mut role = smc.role.lock();
         match *role {
             Role::Init => {
+                let l = fresh.ok_or(EINVAL)?;
                 smc.clc.request_smc_option();
                 smc.clc.listen(backlog)?;
-                let l = Listener::start(smc.clc.clone(), smc.stats.clone(), backlog)?;
+                l.start();
                 *role = Role::Listener(l);
+                smc.listening.store(true, Ordering::Release);
             }
             // Listening already: only the backlog changes.
             Role::Listener(_) => smc.clc.listen(backlog)?,

@@ -85,8 +85,8 @@ impl_has_work! {
 }
 
 impl Listener {
-    /// Makes the listener of the listening `clc` and starts accepting.
-    pub(crate) fn start(
+    /// Makes the listener of `clc` (not started: see [`Listener::start`]).
+    pub(crate) fn new(
         clc: Arc<KernelSocket>,
         stats: Arc<stats::NetStats>,
         backlog: i32,
@@ -108,9 +108,13 @@ impl Listener {
             }),
             GFP_KERNEL,
         )?;
-        // Cannot fail: the work item is new.
-        let _ = workqueue::system_long().enqueue(this.clone());
         Ok(this)
+    }
+
+    /// Starts accepting connections, once `clc` listens.
+    pub(crate) fn start(self: &Arc<Self>) {
+        // Cannot fail: the work item was never queued.
+        let _ = workqueue::system_long().enqueue(self.clone());
     }
 
     /// Takes the oldest ready connection, waiting (unless `nonblock`) up to `timeout`

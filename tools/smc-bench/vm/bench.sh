@@ -148,7 +148,8 @@ setup_smc() { unload_module smc_rs && modprobe smc; }
 setup_smc_inet() { setup_smc; }
 
 # smc-rs: AF_SMC sockets of our Rust module smc_rs (net/smc/), which runs
-# every connection over its internal TCP socket (no SMC option, no CLC):
+# every connection over its internal TCP socket after a CLC handshake that
+# ends in a decline (it offers no SMC-D device yet):
 # its fallback path. The C smc, loaded by an earlier phase, goes first.
 # (No AF_SMC socket may be made before smc_rs is loaded: with no module
 # owning AF_SMC, socket() would autoload the C smc.)

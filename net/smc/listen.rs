@@ -119,7 +119,7 @@ impl Listener {
 
     /// Takes the oldest ready connection, waiting (unless `nonblock`) up to `timeout`
     /// jiffies (`None`: no limit) or until a signal.
-    pub(crate) fn accept(&self, nonblock: bool, timeout: Option<Jiffies>) -> Result<Ready> {
+    pub(crate) fn accept(&self, nonblock: bool, mut timeout: Option<Jiffies>) -> Result<Ready> {
         let mut q = self.queue.lock();
         loop {
             if !q.ready.is_empty() {
@@ -144,13 +144,14 @@ impl Listener {
                 Some(j) => match self.cv.wait_interruptible_timeout(&mut q, j) {
                     CondVarTimeoutResult::Signal { .. } => return Err(EINTR),
                     CondVarTimeoutResult::Timeout => return Err(EAGAIN),
-                    CondVarTimeoutResult::Woken { .. } => {}
+                    // Woken early: wait only what is left of the timeout.
+                    CondVarTimeoutResult::Woken { jiffies } => timeout = Some(jiffies),
                 },
             }
         }
     }
 
-    /// Whether `accept()` would not wait, and the condition variable to wait on for it.
+    /// Whether `accept()` would not wait (a connection is ready, or the listener stopped).
     pub(crate) fn readable(&self) -> bool {
         let q = self.queue.lock();
         !q.ready.is_empty() || q.stopped

@@ -9,7 +9,7 @@
 //! - client: no SMC option from the peer means `PEERNOSMC` and no CLC at all; otherwise a
 //!   Decline (`NOSMCDEV`) instead of a Proposal, as C's `__smc_connect()` sends when
 //!   `smc_find_proposal_devices()` finds nothing;
-//! - server: no SMC option means `PEERNOSMC`; otherwise it waits (at most [`CLC_WAIT`]) for
+//! - server: no SMC option means `PEERNOSMC`; otherwise it waits (at most [`CLC_WAIT_MS`]) for
 //!   the client's Proposal or Decline. A Decline means `PEERDECL`; a Proposal is answered with
 //!   the Decline C would send ([`crate::negotiate::server_decline`]).
 //!

@@ -28,14 +28,14 @@ use crate::{
     clc::DeclineReason,
     handshake,
     listen::Listener,
-    proto::{check_bind_addr, check_connect_addr, AddrError, IpVersion, SmcState},
+    proto::{check_bind_addr, check_connect_addr, AddrError, IpVersion, SmcState, IPPROTO_SMC},
     stats,
 };
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::{
     bindings,
     net::{
-        family::{Family, Sock, SockType},
+        family::{Family, InetProtocol, Sock, SockType},
         socket::{AddrOut, KernelSocket, MsgHdr, Net, OptIn, OptOut, PollArgs, SockAddr},
     },
     new_mutex,
@@ -167,10 +167,17 @@ impl Family for Smc {
     const FAMILY: u16 = bindings::AF_SMC as u16;
     const NAME: &'static CStr = c"SMC-RS";
     const CUSTOM_SOL_SOCKET: bool = true;
+    const INET: Option<InetProtocol> = Some(InetProtocol {
+        ty: SockType::Stream,
+        protocol: IPPROTO_SMC,
+        name: c"INET_SMC-RS",
+        name6: c"INET6_SMC-RS",
+    });
     type Sock = SmcSock;
 
     fn create(
         net: &Net,
+        family: u16,
         ty: SockType,
         protocol: i32,
         _kern: bool,
@@ -178,7 +185,7 @@ impl Family for Smc {
         if ty != SockType::Stream {
             return Err(ESOCKTNOSUPPORT);
         }
-        let ip = IpVersion::from_smcproto(protocol).ok_or(EPROTONOSUPPORT)?;
+        let ip = IpVersion::for_socket(family, protocol).ok_or(EPROTONOSUPPORT)?;
         let clc = KernelSocket::new(
             net,
             ip.family(),
@@ -267,6 +274,8 @@ impl Family for Smc {
     }
 
     fn accepted(_sock: &Sock<Self>, new: &Sock<Self>) {
+        // The CLC socket inherited the listener's settings from the listening CLC socket.
+        new.inherit_sol_socket(&new.state().clc);
         new.set_sk_state(SmcState::Active as u8);
     }
 

@@ -31,12 +31,15 @@ use kernel::{
     new_mutex, new_poll_condvar, new_work,
     prelude::*,
     sync::{poll::PollCondVar, Arc, CondVarTimeoutResult, Mutex},
-    time::Jiffies,
+    time::{msecs_to_jiffies, Jiffies},
     workqueue::{self, impl_has_work, Work, WorkItem},
 };
 
 /// `shutdown(2)`'s `SHUT_RDWR`.
 const SHUT_RDWR: i32 = 2;
+
+/// How long the listener work pauses after an `accept()` that failed for lack of memory.
+const BACK_OFF_MS: u32 = 20;
 
 /// The fewest and most connections a listener keeps in handshakes and ready at once.
 const MIN_CAPACITY: usize = 16;
@@ -196,6 +199,14 @@ impl Listener {
         !q.closing
     }
 
+    /// Waits [`BACK_OFF_MS`], or less if the listener closes.
+    fn back_off(&self) {
+        let mut q = self.queue.lock();
+        if !q.closing {
+            let _ = self.cv.wait_interruptible_timeout(&mut q, msecs_to_jiffies(BACK_OFF_MS));
+        }
+    }
+
     /// Starts the handshake of `clc`, just accepted; false if the listener is closing.
     fn start_handshake(self: &Arc<Self>, clc: KernelSocket) -> bool {
         let Ok(clc) = Arc::new(clc, GFP_KERNEL) else {
@@ -259,10 +270,11 @@ impl WorkItem for Listener {
                         break;
                     }
                 }
-                // The peer went before we took the connection, or memory is short: go on.
-                Err(e) if e == ECONNABORTED || e == ENOMEM || e == ENOBUFS || e == EAGAIN => {
-                    continue
-                }
+                // The peer went before we took the connection: go on.
+                Err(e) if e == ECONNABORTED || e == EAGAIN => continue,
+                // Memory is short: go on after a pause, so that a shortage that lasts does
+                // not keep a CPU busy.
+                Err(e) if e == ENOMEM || e == ENOBUFS => this.back_off(),
                 // The CLC socket no longer listens (closed or shut down).
                 Err(_) => break,
             }

@@ -5,11 +5,16 @@
 /// The IP version of the TCP connection underneath an SMC socket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum IpVersion {
-    /// IPv4 (`SMCPROTO_SMC`).
+    /// IPv4 (`SMCPROTO_SMC`, or `AF_INET` with `IPPROTO_SMC`).
     V4,
-    /// IPv6 (`SMCPROTO_SMC6`).
+    /// IPv6 (`SMCPROTO_SMC6`, or `AF_INET6` with `IPPROTO_SMC`).
     V6,
 }
+
+/// `AF_SMC`.
+pub(crate) const AF_SMC: u16 = 43;
+/// `socket(AF_INET | AF_INET6, SOCK_STREAM, IPPROTO_SMC)`: SMC as an IP protocol.
+pub(crate) const IPPROTO_SMC: u16 = 256;
 
 /// `socket(AF_SMC, SOCK_STREAM, SMCPROTO_SMC)`: SMC over IPv4.
 pub(crate) const SMCPROTO_SMC: i32 = 0;
@@ -35,11 +40,16 @@ impl IpVersion {
         }
     }
 
-    /// The IP version an AF_SMC `protocol` argument asks for, if it is a valid one.
-    pub(crate) fn from_smcproto(protocol: i32) -> Option<Self> {
-        match protocol {
-            SMCPROTO_SMC => Some(Self::V4),
-            SMCPROTO_SMC6 => Some(Self::V6),
+    /// The IP version a socket created in address family `family` with `protocol` asks for,
+    /// if the pair is one of SMC's: `AF_SMC` with `SMCPROTO_SMC` or `SMCPROTO_SMC6`, or
+    /// `AF_INET`/`AF_INET6` with `IPPROTO_SMC`.
+    pub(crate) fn for_socket(family: u16, protocol: i32) -> Option<Self> {
+        let ipproto = protocol == i32::from(IPPROTO_SMC);
+        match family {
+            AF_SMC if protocol == SMCPROTO_SMC => Some(Self::V4),
+            AF_SMC if protocol == SMCPROTO_SMC6 => Some(Self::V6),
+            AF_INET if ipproto => Some(Self::V4),
+            AF_INET6 if ipproto => Some(Self::V6),
             _ => None,
         }
     }
@@ -91,8 +101,17 @@ mod tests {
 
     #[test]
     fn smcproto_selects_ip_version() {
-        assert_eq!(IpVersion::from_smcproto(SMCPROTO_SMC), Some(IpVersion::V4));
-        assert_eq!(IpVersion::from_smcproto(SMCPROTO_SMC6), Some(IpVersion::V6));
+        assert_eq!(IpVersion::for_socket(AF_SMC, SMCPROTO_SMC), Some(IpVersion::V4));
+        assert_eq!(IpVersion::for_socket(AF_SMC, SMCPROTO_SMC6), Some(IpVersion::V6));
+    }
+
+    #[test]
+    fn ipproto_smc_selects_ip_version() {
+        let p = i32::from(IPPROTO_SMC);
+        assert_eq!(IpVersion::for_socket(AF_INET, p), Some(IpVersion::V4));
+        assert_eq!(IpVersion::for_socket(AF_INET6, p), Some(IpVersion::V6));
+        assert_eq!(IpVersion::for_socket(AF_INET, SMCPROTO_SMC), None);
+        assert_eq!(IpVersion::for_socket(AF_INET6, 6), None);
     }
 
     fn sin(family: u16, addr: [u8; 4]) -> [u8; 16] {
@@ -124,7 +143,7 @@ mod tests {
     #[test]
     fn other_protocols_are_rejected() {
         for p in [-1, 2, 6, 256] {
-            assert_eq!(IpVersion::from_smcproto(p), None);
+            assert_eq!(IpVersion::for_socket(AF_SMC, p), None);
         }
     }
 }

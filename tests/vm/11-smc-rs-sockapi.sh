@@ -5,15 +5,18 @@
 # the internal TCP connection (no ISM device and no CLC yet, so every
 # connection is what the C smc calls a fallback). The socket-API
 # conformance cases (smctest sockapi, as 31 runs them against the C smc)
-# pass over AF_SMC for IPv4 and IPv6, and checksummed streams go both ways
-# between AF_SMC sockets and between AF_SMC and plain TCP; 1000 short
-# connections come and go without a leak.
+# pass over AF_SMC and over IPPROTO_SMC sockets, for IPv4 and IPv6, and
+# checksummed streams go both ways between AF_SMC sockets, IPPROTO_SMC
+# sockets and plain TCP; 1000 short connections come and go without a leak.
 set -u
 . "$EXTRA/checks.inc"
 
 check smc-rs-load modprobe smc_rs
 sockapi sockapi-smc-rs smc 7300
 sockapi sockapi-smc-rs6 smc6 7400
+# The same over IPPROTO_SMC: socket(AF_INET[6], SOCK_STREAM, IPPROTO_SMC).
+sockapi sockapi-smc-rs-inet inet 7700
+sockapi sockapi-smc-rs-inet6 inet6 7800
 # Thousands of connect/close cycles (kmemleak looks after the run).
 sockapi sockapi-smc-rs-churn smc 7500 --only connect-close-churn --churn 1000
 
@@ -34,6 +37,8 @@ stream() {
 stream stream-smc-rs smc smc 127.0.0.1 7600
 stream stream-smc-rs-to-tcp tcp smc 127.0.0.1 7610
 stream stream-tcp-to-smc-rs smc tcp 127.0.0.1 7620
+stream stream-smc-rs-inet inet inet 127.0.0.1 7630
+stream stream-smc-rs-inet-to-smc smc inet 127.0.0.1 7640
 
 check smc-rs-unload rmmod smc_rs
 exit $fails

@@ -74,6 +74,59 @@ __rust_helper u16 rust_helper_sk_read_protocol(const struct sock *sk)
 	return sk->sk_protocol;
 }
 
+__rust_helper u16 rust_helper_sk_read_family(const struct sock *sk)
+{
+	return sk->sk_family;
+}
+
+__rust_helper u16 rust_helper_sk_read_type(const struct sock *sk)
+{
+	return sk->sk_type;
+}
+
+__rust_helper bool rust_helper_sk_read_kern(const struct sock *sk)
+{
+	return sk->sk_kern_sock;
+}
+
+__rust_helper struct socket *rust_helper_sk_read_socket(const struct sock *sk)
+{
+	return sk->sk_socket;
+}
+
+/*
+ * The SOL_SOCKET settings an accepted socket takes over from the connection
+ * it stands for (an SMC socket from its CLC socket, the ones net/smc/af_smc.c
+ * copies): time-outs, mark, priority, low-water mark, bound device, pending
+ * error, the buffer sizes set by SO_SNDBUF/SO_RCVBUF, and these flags (with
+ * the linger time that goes with SO_LINGER).
+ */
+#define RUST_SOL_SOCKET_FLAGS                                        \
+	((1UL << SOCK_URGINLINE) | (1UL << SOCK_KEEPOPEN) |          \
+	 (1UL << SOCK_LINGER) | (1UL << SOCK_DBG))
+
+__rust_helper void rust_helper_sk_copy_sol_socket(struct sock *nsk,
+						  const struct sock *osk)
+{
+	u8 locks = READ_ONCE(osk->sk_userlocks);
+
+	nsk->sk_userlocks = locks;
+	if (locks & SOCK_SNDBUF_LOCK)
+		WRITE_ONCE(nsk->sk_sndbuf, READ_ONCE(osk->sk_sndbuf));
+	if (locks & SOCK_RCVBUF_LOCK)
+		WRITE_ONCE(nsk->sk_rcvbuf, READ_ONCE(osk->sk_rcvbuf));
+	nsk->sk_flags &= ~RUST_SOL_SOCKET_FLAGS;
+	nsk->sk_flags |= READ_ONCE(osk->sk_flags) & RUST_SOL_SOCKET_FLAGS;
+	WRITE_ONCE(nsk->sk_lingertime, READ_ONCE(osk->sk_lingertime));
+	WRITE_ONCE(nsk->sk_sndtimeo, READ_ONCE(osk->sk_sndtimeo));
+	WRITE_ONCE(nsk->sk_rcvtimeo, READ_ONCE(osk->sk_rcvtimeo));
+	WRITE_ONCE(nsk->sk_mark, READ_ONCE(osk->sk_mark));
+	WRITE_ONCE(nsk->sk_priority, READ_ONCE(osk->sk_priority));
+	WRITE_ONCE(nsk->sk_rcvlowat, READ_ONCE(osk->sk_rcvlowat));
+	WRITE_ONCE(nsk->sk_bound_dev_if, READ_ONCE(osk->sk_bound_dev_if));
+	WRITE_ONCE(nsk->sk_err, READ_ONCE(osk->sk_err));
+}
+
 /* SOL_SOCKET options of this socket reach proto_ops::setsockopt. */
 __rust_helper void rust_helper_socket_set_custom_sockopt(struct socket *sock)
 {

@@ -11,6 +11,9 @@
 //! same allocation as its `struct sock`: built in place when the socket is
 //! created, dropped when the last reference to the `struct sock` goes.
 //!
+//! A family may also be an IP protocol ([`Family::INET`]): `socket(AF_INET | AF_INET6, type,
+//! protocol)` then creates sockets of the family too, registered with `struct inet_protosw`.
+//!
 //! C header: [`include/linux/net.h`](srctree/include/linux/net.h),
 //! [`include/net/sock.h`](srctree/include/net/sock.h).
 
@@ -53,6 +56,29 @@ impl SockType {
             _ => Self::Other(ty),
         }
     }
+
+    const fn to_raw(self) -> u32 {
+        match self {
+            Self::Stream => bindings::sock_type_SOCK_STREAM,
+            Self::Dgram => bindings::sock_type_SOCK_DGRAM,
+            Self::SeqPacket => bindings::sock_type_SOCK_SEQPACKET,
+            Self::Raw => bindings::sock_type_SOCK_RAW,
+            Self::Other(ty) => ty as u32,
+        }
+    }
+}
+
+/// The IP protocol under which a family's sockets are also created: see [`Family::INET`].
+pub struct InetProtocol {
+    /// The socket type (`socket(2)`'s second argument).
+    pub ty: SockType,
+    /// The protocol number (`IPPROTO_*`, `socket(2)`'s third argument).
+    pub protocol: u16,
+    /// The name of the protocol over IPv4, as `/proc/net/protocols` shows it (at most 31
+    /// bytes).
+    pub name: &'static CStr,
+    /// The name over IPv6.
+    pub name6: &'static CStr,
 }
 
 /// A socket protocol family implemented in Rust.
@@ -83,6 +109,7 @@ impl SockType {
 ///
 ///     fn create(
 ///         _net: &Net,
+///         _family: u16,
 ///         ty: SockType,
 ///         protocol: i32,
 ///         _kern: bool,
@@ -107,6 +134,18 @@ pub trait Family: Sized + 'static {
     /// always answered by the socket layer from this socket's `struct sock`.
     const CUSTOM_SOL_SOCKET: bool = false;
 
+    /// The IP protocol under which the family's sockets are also created, if any:
+    /// `socket(AF_INET | AF_INET6, INET.ty, INET.protocol)` calls [`Family::create`] with
+    /// `AF_INET` or `AF_INET6` as the family, and the socket's calls are the family's.
+    ///
+    /// To the socket layer such a socket is an IP socket (`struct inet_sock`, and `struct
+    /// ipv6_pinfo` over IPv6, both before the family's state), but no IP state of its own is
+    /// kept: its destructor drops the family's state only, as the C implementation of SMC's
+    /// does. Sockets it accepts are of [`Family::FAMILY`], as the C implementation of SMC
+    /// makes them. Every socket of a family with an IP protocol has room for the IP
+    /// structures.
+    const INET: Option<InetProtocol> = None;
+
     /// The state each socket of this family carries beside its `struct sock`.
     ///
     /// It is dropped when the last reference to the `struct sock` goes, in process context:
@@ -114,9 +153,11 @@ pub trait Family: Sized + 'static {
     type Sock: Send + Sync;
 
     /// Called by `socket(2)` in namespace `net`: validates the type and protocol and builds
-    /// the per-socket state.
+    /// the per-socket state. `family` is [`Family::FAMILY`], or `AF_INET`/`AF_INET6` for a
+    /// socket of the family's IP protocol ([`Family::INET`]).
     fn create(
         net: &Net,
+        family: u16,
         ty: SockType,
         protocol: i32,
         kern: bool,
@@ -252,6 +293,15 @@ impl<F: Family> Sock<F> {
         unsafe { bindings::sk_read_state(self.sk) }
     }
 
+    /// Takes over the `SOL_SOCKET` settings of `from`, the connection this socket stands for:
+    /// time-outs, mark, priority, `SO_RCVLOWAT`, `SO_BINDTODEVICE`, the pending error, buffer
+    /// sizes the user set, `SO_KEEPALIVE`, `SO_LINGER`, `SO_OOBINLINE` and `SO_DEBUG` (the
+    /// settings the C implementation of SMC copies to an accepted socket).
+    pub fn inherit_sol_socket(&self, from: &super::socket::KernelSocket) {
+        // SAFETY: Both sockets are live; the helper only copies plain fields.
+        unsafe { bindings::sk_copy_sol_socket(self.sk, from.sk()) };
+    }
+
     /// Sets the socket's pending error (what `SO_ERROR` reports), a positive errno or 0.
     pub fn set_error(&self, err: i32) {
         // SAFETY: `sk` is live.
@@ -265,15 +315,30 @@ impl<F: Family> Sock<F> {
     }
 }
 
-/// Where a family's per-socket state sits: after the `struct sock`, aligned.
+/// Where a family's per-socket state sits: after the `struct sock`, aligned; for a family
+/// with an IP protocol after `struct inet_sock` and `struct ipv6_pinfo`.
 ///
 /// Object sizes and `struct sock` fields come from the C compiler's view of the structure
 /// (`SOCK_SIZE`, C helpers), not from bindgen's. Bindgen's layout of `struct sock` cannot be
 /// trusted on this configuration: a store to `sk_destruct` through it was seen to land on C's
 /// `sk_peer_cred`. So no Rust code here touches a `struct sock` field directly.
-const fn state_offset<T>() -> usize {
-    let align = core::mem::align_of::<T>();
-    bindings::SOCK_SIZE.div_ceil(align) * align
+const fn state_offset<F: Family>() -> usize {
+    let base = if F::INET.is_some() { INET_END } else { bindings::SOCK_SIZE };
+    let align = core::mem::align_of::<F::Sock>();
+    base.div_ceil(align) * align
+}
+
+/// Where `struct ipv6_pinfo` sits in the sockets of a family with an IP protocol (what
+/// `inet6_create()` finds through `proto.ipv6_pinfo_offset`).
+const IPV6_PINFO_OFFSET: usize =
+    bindings::INET_SOCK_SIZE.div_ceil(bindings::IPV6_PINFO_ALIGN) * bindings::IPV6_PINFO_ALIGN;
+
+/// The end of the IP structures in the sockets of a family with an IP protocol.
+const INET_END: usize = IPV6_PINFO_OFFSET + bindings::IPV6_PINFO_SIZE;
+
+/// The size of the objects of family `F`.
+const fn obj_size<F: Family>() -> usize {
+    state_offset::<F>() + core::mem::size_of::<F::Sock>()
 }
 
 // `struct socket` fields are read and written from Rust: bindgen must agree with C on them.
@@ -284,6 +349,24 @@ const _: () = {
     assert!(offset_of!(bindings::socket, ops) == bindings::SOCKET_OPS_OFFSET);
 };
 
+// So are the fields of `struct proto` and `struct inet_protosw` that are set from Rust.
+const _: () = {
+    use bindings::{inet_protosw, proto};
+    use core::mem::offset_of;
+    assert!(offset_of!(proto, name) == bindings::PROTO_NAME_OFFSET);
+    assert!(offset_of!(proto, owner) == bindings::PROTO_OWNER_OFFSET);
+    assert!(offset_of!(proto, obj_size) == bindings::PROTO_OBJ_SIZE_OFFSET);
+    assert!(offset_of!(proto, init) == bindings::PROTO_INIT_OFFSET);
+    assert!(offset_of!(proto, hash) == bindings::PROTO_HASH_OFFSET);
+    assert!(offset_of!(proto, unhash) == bindings::PROTO_UNHASH_OFFSET);
+    assert!(offset_of!(proto, ipv6_pinfo_offset) == bindings::PROTO_IPV6_PINFO_OFFSET_OFFSET);
+    assert!(offset_of!(inet_protosw, type_) == bindings::INET_PROTOSW_TYPE_OFFSET);
+    assert!(offset_of!(inet_protosw, protocol) == bindings::INET_PROTOSW_PROTOCOL_OFFSET);
+    assert!(offset_of!(inet_protosw, prot) == bindings::INET_PROTOSW_PROT_OFFSET);
+    assert!(offset_of!(inet_protosw, ops) == bindings::INET_PROTOSW_OPS_OFFSET);
+    assert!(offset_of!(inet_protosw, flags) == bindings::INET_PROTOSW_FLAGS_OFFSET);
+};
+
 /// Returns the per-socket state slot of `sk`.
 ///
 /// # Safety
@@ -292,7 +375,7 @@ const _: () = {
 unsafe fn state_ptr<F: Family>(sk: *mut bindings::sock) -> *mut F::Sock {
     // SAFETY: Per the safety requirements the object extends past `state_offset()` by
     // `size_of::<F::Sock>()` bytes.
-    unsafe { sk.cast::<u8>().add(state_offset::<F::Sock>()).cast() }
+    unsafe { sk.cast::<u8>().add(state_offset::<F>()).cast() }
 }
 
 /// The registration currently live for each address family (`NPROTO` of them), so the
@@ -309,17 +392,38 @@ struct Tables {
     family: Opaque<bindings::net_proto_family>,
     #[pin]
     ops: Opaque<bindings::proto_ops>,
+    /// The family's IP protocol over IPv4 (registered only with [`Family::INET`]).
+    #[pin]
+    inet: InetTables,
+    /// Over IPv6.
+    #[pin]
+    inet6: InetTables,
+}
+
+/// The C tables of a family's IP protocol in one IP family.
+#[pin_data]
+struct InetTables {
+    #[pin]
+    proto: Opaque<bindings::proto>,
+    #[pin]
+    ops: Opaque<bindings::proto_ops>,
+    #[pin]
+    sw: Opaque<bindings::inet_protosw>,
 }
 
 /// The registration of a protocol family with the socket layer.
 ///
-/// While it lives, `socket(F::FAMILY, ..)` creates sockets of family `F`. Dropping it
-/// unregisters the family; sockets that still exist keep the owning module loaded.
+/// While it lives, `socket(F::FAMILY, ..)` creates sockets of family `F`, and so does
+/// `socket(AF_INET | AF_INET6, ..)` with the family's IP protocol ([`Family::INET`]).
+/// Dropping it unregisters the family; sockets that still exist keep the owning module loaded.
 ///
 /// # Invariants
 ///
 /// - `tables.proto` is registered with `proto_register()` and `tables.family` with
 ///   `sock_register()`; `REGISTERED[F::FAMILY]` points to `tables`.
+/// - If `F::INET` is set, `tables.inet.proto` and `tables.inet6.proto` are registered with
+///   `proto_register()`, `tables.inet.sw` with `inet_register_protosw()` and
+///   `tables.inet6.sw` with `inet6_register_protosw()`.
 /// - `F::FAMILY < NPROTO`.
 #[pin_data(PinnedDrop)]
 pub struct Registration<F: Family> {
@@ -351,29 +455,164 @@ impl<F: Family> Registration<F> {
     }
 }
 
+/// Fills `p` as the `struct proto` of family `F` named `name`.
+///
+/// # Safety
+///
+/// `p` is valid for writes.
+unsafe fn init_proto<F: Family>(
+    p: *mut bindings::proto,
+    name: &CStr,
+    module: &'static ThisModule,
+    inet: bool,
+) -> Result {
+    let name = name.to_bytes_with_nul();
+    // SAFETY: `p` is valid for writes (function safety requirements); all-zeroes is a valid
+    // `struct proto`.
+    unsafe {
+        p.write_bytes(0, 1);
+        let dst = &mut (*p).name;
+        if name.len() > dst.len() {
+            return Err(EINVAL);
+        }
+        for (d, s) in dst.iter_mut().zip(name) {
+            *d = *s as _;
+        }
+        (*p).owner = module.as_ptr();
+        (*p).obj_size = obj_size::<F>() as _;
+        if inet {
+            // `inet_create()` calls `init` once the socket is an IP socket; releases after a
+            // failure unhash it (it never is hashed).
+            (*p).init = Some(inet_init_callback::<F>);
+            (*p).hash = Some(hash_callback);
+            (*p).unhash = Some(unhash_callback);
+            (*p).ipv6_pinfo_offset = IPV6_PINFO_OFFSET as _;
+        }
+    }
+    Ok(())
+}
+
+/// Fills `p` as the `struct proto_ops` of family `F` for sockets of address family `af`.
+///
+/// # Safety
+///
+/// `p` is valid for writes.
+unsafe fn init_ops<F: Family>(p: *mut bindings::proto_ops, af: i32, module: &'static ThisModule) {
+    // SAFETY: `p` is valid for writes; all-zeroes is a valid `proto_ops`, and the `sock_no_*()`
+    // functions have exactly the signatures of the slots they fill.
+    unsafe {
+        p.write_bytes(0, 1);
+        (*p).family = af;
+        (*p).owner = module.as_ptr();
+        (*p).release = Some(release_callback::<F>);
+        (*p).bind = Some(if F::HAS_BIND { bind_callback::<F> } else { bindings::sock_no_bind });
+        (*p).connect =
+            Some(if F::HAS_CONNECT { connect_callback::<F> } else { bindings::sock_no_connect });
+        (*p).socketpair = Some(bindings::sock_no_socketpair);
+        (*p).accept =
+            Some(if F::HAS_ACCEPT { accept_callback::<F> } else { bindings::sock_no_accept });
+        (*p).getname =
+            Some(if F::HAS_GETNAME { getname_callback::<F> } else { bindings::sock_no_getname });
+        (*p).poll = F::HAS_POLL.then_some(poll_callback::<F> as _);
+        (*p).ioctl = F::HAS_IOCTL.then_some(ioctl_callback::<F> as _);
+        (*p).listen =
+            Some(if F::HAS_LISTEN { listen_callback::<F> } else { bindings::sock_no_listen });
+        (*p).shutdown = Some(if F::HAS_SHUTDOWN {
+            shutdown_callback::<F>
+        } else {
+            bindings::sock_no_shutdown
+        });
+        (*p).setsockopt = F::HAS_SETSOCKOPT.then_some(setsockopt_callback::<F> as _);
+        (*p).getsockopt = F::HAS_GETSOCKOPT.then_some(getsockopt_callback::<F> as _);
+        (*p).sendmsg =
+            Some(if F::HAS_SENDMSG { sendmsg_callback::<F> } else { bindings::sock_no_sendmsg });
+        (*p).recvmsg =
+            Some(if F::HAS_RECVMSG { recvmsg_callback::<F> } else { bindings::sock_no_recvmsg });
+        (*p).mmap = Some(bindings::sock_no_mmap);
+        // Without `splice_read`, splice(2) from the socket copies through `recvmsg`.
+        (*p).splice_eof = F::HAS_SPLICE_EOF.then_some(splice_eof_callback::<F> as _);
+    }
+}
+
+impl InetTables {
+    fn new<F: Family>(module: &'static ThisModule, af: u32) -> impl PinInit<Self, Error> {
+        let (name, ty, protocol) = match &F::INET {
+            Some(i) => (if af == bindings::AF_INET6 { i.name6 } else { i.name }, i.ty, i.protocol),
+            None => (F::NAME, SockType::Stream, 0),
+        };
+        try_pin_init!(&this in Self {
+            // SAFETY: `p` is valid for writes.
+            proto <- Opaque::try_ffi_init(move |p| unsafe { init_proto::<F>(p, name, module, true) }),
+            ops <- Opaque::try_ffi_init(move |p| {
+                // SAFETY: `p` is valid for writes.
+                unsafe { init_ops::<F>(p, af as i32, module) };
+                Ok::<(), Error>(())
+            }),
+            sw <- Opaque::try_ffi_init(move |p: *mut bindings::inet_protosw| {
+                let this: *mut Self = this.as_ptr();
+                // SAFETY: `p` is valid for writes; all-zeroes is a valid `inet_protosw`. The
+                // `proto` and `ops` it points to are pinned beside it.
+                unsafe {
+                    p.write_bytes(0, 1);
+                    (*p).type_ = ty.to_raw() as _;
+                    (*p).protocol = protocol;
+                    (*p).prot = (*this).proto.get();
+                    (*p).ops = (*this).ops.get();
+                }
+                Ok::<(), Error>(())
+            }),
+        })
+    }
+
+    /// Registers the protocol with the IP family `af`.
+    ///
+    /// # Safety
+    ///
+    /// The tables are initialised and stay pinned until [`InetTables::unregister`].
+    unsafe fn register(&self, af: u32) -> Result {
+        // SAFETY: `proto` is initialised and pinned. `inet_create()` wants a slab for it.
+        to_result(unsafe { bindings::proto_register(self.proto.get(), 1) })?;
+        let ret = if af == bindings::AF_INET6 {
+            // SAFETY: `sw` is initialised and pinned, and points to the registered `proto`.
+            unsafe { bindings::inet6_register_protosw(self.sw.get()) }
+        } else {
+            // SAFETY: As above.
+            unsafe { bindings::inet_register_protosw(self.sw.get()) };
+            0
+        };
+        if ret != 0 {
+            // SAFETY: Registered above, and no socket can use it.
+            unsafe { bindings::proto_unregister(self.proto.get()) };
+        }
+        to_result(ret)
+    }
+
+    /// Unregisters the protocol from the IP family `af`.
+    ///
+    /// # Safety
+    ///
+    /// [`InetTables::register`] succeeded for `af`; the protocol's sockets are all gone or
+    /// keep the module (and so the tables) alive.
+    unsafe fn unregister(&self, af: u32) {
+        // SAFETY: Registered (function safety requirements); both wait (RCU) until no
+        // `socket(2)` can reach the protocol any more.
+        unsafe {
+            if af == bindings::AF_INET6 {
+                bindings::inet6_unregister_protosw(self.sw.get());
+            } else {
+                bindings::inet_unregister_protosw(self.sw.get());
+            }
+            bindings::proto_unregister(self.proto.get());
+        }
+    }
+}
+
 impl Tables {
     fn new<F: Family>(module: &'static ThisModule) -> impl PinInit<Self, Error> {
         let af = usize::from(F::FAMILY);
         try_pin_init!(&this in Self {
-            proto <- Opaque::try_ffi_init(move |p: *mut bindings::proto| {
-                // SAFETY: `p` is valid for writes; all-zeroes is a valid `struct proto`.
-                unsafe { p.write_bytes(0, 1) };
-                let name = F::NAME.to_bytes_with_nul();
-                // SAFETY: `p` is valid; the name fits (checked), including its NUL.
-                unsafe {
-                    let dst = &mut (*p).name;
-                    if name.len() > dst.len() {
-                        return Err(EINVAL);
-                    }
-                    for (d, s) in dst.iter_mut().zip(name) {
-                        *d = *s as _;
-                    }
-                    (*p).owner = module.as_ptr();
-                    (*p).obj_size =
-                        (state_offset::<F::Sock>() + core::mem::size_of::<F::Sock>()) as _;
-                }
-                Ok(())
-            }),
+            // SAFETY: `p` is valid for writes.
+            proto <- Opaque::try_ffi_init(move |p| unsafe { init_proto::<F>(p, F::NAME, module, false) }),
             family <- Opaque::try_ffi_init(move |p: *mut bindings::net_proto_family| {
                 if af >= bindings::NPROTO as usize {
                     return Err(EINVAL);
@@ -387,62 +626,13 @@ impl Tables {
                 }
                 Ok(())
             }),
-            ops <- Opaque::try_ffi_init(move |p: *mut bindings::proto_ops| {
-                // SAFETY: `p` is valid for writes; all-zeroes is a valid `proto_ops`, and the
-                // `sock_no_*()` functions have exactly the signatures of the slots they fill.
-                unsafe {
-                    p.write_bytes(0, 1);
-                    (*p).family = af as i32;
-                    (*p).owner = module.as_ptr();
-                    (*p).release = Some(release_callback::<F>);
-                    (*p).bind = Some(if F::HAS_BIND { bind_callback::<F> } else { bindings::sock_no_bind });
-                    (*p).connect = Some(if F::HAS_CONNECT {
-                        connect_callback::<F>
-                    } else {
-                        bindings::sock_no_connect
-                    });
-                    (*p).socketpair = Some(bindings::sock_no_socketpair);
-                    (*p).accept = Some(if F::HAS_ACCEPT {
-                        accept_callback::<F>
-                    } else {
-                        bindings::sock_no_accept
-                    });
-                    (*p).getname = Some(if F::HAS_GETNAME {
-                        getname_callback::<F>
-                    } else {
-                        bindings::sock_no_getname
-                    });
-                    (*p).poll = F::HAS_POLL.then_some(poll_callback::<F> as _);
-                    (*p).ioctl = F::HAS_IOCTL.then_some(ioctl_callback::<F> as _);
-                    (*p).listen = Some(if F::HAS_LISTEN {
-                        listen_callback::<F>
-                    } else {
-                        bindings::sock_no_listen
-                    });
-                    (*p).shutdown = Some(if F::HAS_SHUTDOWN {
-                        shutdown_callback::<F>
-                    } else {
-                        bindings::sock_no_shutdown
-                    });
-                    (*p).setsockopt = F::HAS_SETSOCKOPT.then_some(setsockopt_callback::<F> as _);
-                    (*p).getsockopt = F::HAS_GETSOCKOPT.then_some(getsockopt_callback::<F> as _);
-                    (*p).sendmsg = Some(if F::HAS_SENDMSG {
-                        sendmsg_callback::<F>
-                    } else {
-                        bindings::sock_no_sendmsg
-                    });
-                    (*p).recvmsg = Some(if F::HAS_RECVMSG {
-                        recvmsg_callback::<F>
-                    } else {
-                        bindings::sock_no_recvmsg
-                    });
-                    (*p).mmap = Some(bindings::sock_no_mmap);
-                    // Without `splice_read`, splice(2) from the socket copies through
-                    // `recvmsg`.
-                    (*p).splice_eof = F::HAS_SPLICE_EOF.then_some(splice_eof_callback::<F> as _);
-                }
+            ops <- Opaque::try_ffi_init(move |p| {
+                // SAFETY: `p` is valid for writes.
+                unsafe { init_ops::<F>(p, af as i32, module) };
                 Ok::<(), Error>(())
             }),
+            inet <- InetTables::new::<F>(module, bindings::AF_INET),
+            inet6 <- InetTables::new::<F>(module, bindings::AF_INET6),
             _: {
                 let tables: *mut Tables = this.as_ptr();
                 // SAFETY: `proto` is initialised; it stays pinned until `PinnedDrop`
@@ -465,7 +655,28 @@ impl Tables {
                     return Err(EEXIST);
                 }
                 // SAFETY: `family` is initialised and stays pinned until `PinnedDrop`.
-                let ret = unsafe { bindings::sock_register((*tables).family.get()) };
+                let mut ret = unsafe { bindings::sock_register((*tables).family.get()) };
+                // The IP protocol only once the family is this module's: the IP families
+                // let two protocols register the same number, the last one winning.
+                if ret == 0 && F::INET.is_some() {
+                    // SAFETY: The tables are initialised and stay pinned until `PinnedDrop`.
+                    ret = match unsafe { (*tables).inet.register(bindings::AF_INET) } {
+                        Ok(()) => {
+                            // SAFETY: As above.
+                            let r = unsafe { (*tables).inet6.register(bindings::AF_INET6) };
+                            if r.is_err() {
+                                // SAFETY: Registered just above; no socket exists yet.
+                                unsafe { (*tables).inet.unregister(bindings::AF_INET) };
+                            }
+                            r.err().map_or(0, |e| e.to_errno())
+                        }
+                        Err(e) => e.to_errno(),
+                    };
+                    if ret != 0 {
+                        // SAFETY: Registered above.
+                        unsafe { bindings::sock_unregister(af as i32) };
+                    }
+                }
                 if ret != 0 {
                     REGISTERED[af].store(core::ptr::null_mut(), Ordering::Release);
                     // SAFETY: Registered above, and no socket can use it.
@@ -481,6 +692,14 @@ impl Tables {
 impl<F: Family> PinnedDrop for Registration<F> {
     fn drop(self: Pin<&mut Self>) {
         let family = usize::from(F::FAMILY);
+        if F::INET.is_some() {
+            // SAFETY: Registered by `new` (type invariants); sockets still alive hold a
+            // reference on the owning module, so this only runs once they are all gone.
+            unsafe {
+                self.tables.inet6.unregister(bindings::AF_INET6);
+                self.tables.inet.unregister(bindings::AF_INET);
+            }
+        }
         // SAFETY: By the type invariants the family is registered; `sock_unregister()` waits
         // (RCU) until no `socket(2)` can reach `create_callback` any more.
         unsafe { bindings::sock_unregister(family as i32) };
@@ -492,7 +711,7 @@ impl<F: Family> PinnedDrop for Registration<F> {
 }
 
 /// Allocates the `struct sock` of family `F` for `sock`, with the state `init` builds, and
-/// attaches it.
+/// attaches it. The caller has set `sock`'s `ops`.
 ///
 /// # Safety
 ///
@@ -523,9 +742,8 @@ unsafe fn attach_sk<F: Family>(
         unsafe { bindings::sk_free(sk) };
         return Err(e);
     }
-    // SAFETY: `sock` and `sk` are live; `ops` is registered for the family.
+    // SAFETY: `sock` and `sk` are live.
     unsafe {
-        (*sock).ops = (*tables).ops.get();
         bindings::sock_init_data(sock, sk);
         bindings::sk_set_protocol(sk, protocol as u16);
         bindings::sk_set_destruct(sk, Some(destruct_callback::<F>));
@@ -555,19 +773,71 @@ unsafe extern "C" fn create_callback<F: Family>(
         // SAFETY: `sock` is live (function safety requirements).
         let ty = SockType::from_raw(unsafe { (*sock).type_ } as i32);
         // SAFETY: `net` is live during the call.
-        let init = F::create(unsafe { Net::from_raw(net) }, ty, protocol, kern != 0)?;
-        // SAFETY: Per the function's safety requirements.
-        unsafe { attach_sk::<F>(tables, net, sock, protocol, kern, init) }?;
+        let init = F::create(unsafe { Net::from_raw(net) }, F::FAMILY, ty, protocol, kern != 0)?;
+        // SAFETY: Per the function's safety requirements; the `ops` are registered for the
+        // family.
+        unsafe {
+            (*sock).ops = (*tables).ops.get();
+            attach_sk::<F>(tables, net, sock, protocol, kern, init)
+        }?;
         Ok(0)
     })
 }
+
+/// `proto::init` of the family's IP protocol: builds the family's state of a socket
+/// `inet_create()` or `inet6_create()` has just made.
+///
+/// # Safety
+///
+/// Called once for a new `sk` of one of `F`'s IP protocols, attached to its socket and
+/// initialised as an IP socket, whose destructor is still the IP family's.
+unsafe extern "C" fn inet_init_callback<F: Family>(sk: *mut bindings::sock) -> i32 {
+    from_result(|| {
+        // SAFETY: `sk` is live (function safety requirements).
+        let (sock, family, ty, protocol, kern, net) = unsafe {
+            (
+                bindings::sk_read_socket(sk),
+                bindings::sk_read_family(sk),
+                bindings::sk_read_type(sk),
+                bindings::sk_read_protocol(sk),
+                bindings::sk_read_kern(sk),
+                bindings::sock_net(sk),
+            )
+        };
+        let ty = SockType::from_raw(ty.into());
+        // SAFETY: A socket's namespace is live while it is.
+        let init = F::create(unsafe { Net::from_raw(net) }, family, ty, protocol.into(), kern)?;
+        // Objects come from the protocol's slab, aligned to at least `ARCH_SLAB_MINALIGN`.
+        const { assert!(core::mem::align_of::<F::Sock>() <= bindings::ARCH_SLAB_MINALIGN) };
+        // SAFETY: `sk_alloc()` sized the object by `proto.obj_size`; the state slot is
+        // uninitialised, suitably aligned (above), and never moves. On failure the IP family
+        // releases `sk` with its own destructor, which does not touch the slot.
+        unsafe { init.__init(state_ptr::<F>(sk)) }?;
+        // SAFETY: `sk` is live, its state built; `sock` is its socket (`sock_init_data()`).
+        unsafe {
+            bindings::sk_set_destruct(sk, Some(destruct_callback::<F>));
+            if F::CUSTOM_SOL_SOCKET && !sock.is_null() {
+                bindings::socket_set_custom_sockopt(sock);
+            }
+        }
+        Ok(0)
+    })
+}
+
+/// `proto::hash` of a family's IP protocol: its sockets are in no IP lookup table.
+unsafe extern "C" fn hash_callback(_sk: *mut bindings::sock) -> i32 {
+    0
+}
+
+/// `proto::unhash`, see [`hash_callback`].
+unsafe extern "C" fn unhash_callback(_sk: *mut bindings::sock) {}
 
 /// `proto_ops::accept`.
 ///
 /// # Safety
 ///
 /// Called by the socket layer for a socket of family `F`, with a new socket without `sk`
-/// whose `ops` are `F`'s.
+/// whose `ops` are `F`'s (the listener's).
 unsafe extern "C" fn accept_callback<F: Family>(
     sock: *mut bindings::socket,
     newsock: *mut bindings::socket,

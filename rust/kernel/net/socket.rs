@@ -281,7 +281,7 @@ impl KernelSocket {
         unsafe { &*(*self.raw()).ops }
     }
 
-    fn sk(&self) -> *mut bindings::sock {
+    pub(crate) fn sk(&self) -> *mut bindings::sock {
         // SAFETY: The socket is live (type invariant).
         unsafe { (*self.raw()).sk }
     }

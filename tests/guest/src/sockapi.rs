@@ -658,6 +658,7 @@ const CASES: &[(&str, Case)] = &[
     ("sockopt-keepalive", sockopt_keepalive),
     ("sockopt-keepidle", sockopt_keepidle),
     ("sockopt-linger", sockopt_linger),
+    ("sockopt-inherited", sockopt_inherited),
     ("sockopt-maxseg", sockopt_maxseg),
     ("sockopt-smc-limit-hs", sockopt_smc_limit_hs),
     ("so-timeouts", so_timeouts),
@@ -1864,6 +1865,42 @@ fn sockopt_linger(c: &Ctx) -> Res {
     exchange(&p.c, &p.s)
 }
 
+/// The `SOL_SOCKET` options a listener had when it listened are the accepted
+/// socket's too, as a TCP listener passes them on (and the C smc copies them
+/// through its CLC sockets).
+fn sockopt_inherited(c: &Ctx) -> Res {
+    let port = c.port();
+    let l = c.sock(0)?;
+    let rcvtimeo = Duration::from_millis(7250);
+    os(
+        "SO_KEEPALIVE",
+        sys::setsockopt_int(&l, libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1),
+    )?;
+    os("SO_LINGER", raw::set_linger(&l, (1, 9)))?;
+    os("SO_RCVTIMEO", raw::set_timeout(&l, libc::SO_RCVTIMEO, rcvtimeo))?;
+    os(
+        "SO_REUSEADDR",
+        sys::setsockopt_int(&l, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1),
+    )?;
+    os("bind", sys::bind(&l, &c.addr(port)))?;
+    os("listen", sys::listen(&l, 16))?;
+    let cl = c.connect_to(port)?;
+    let s = c.accept(&l)?;
+    let ka = getint(&s, libc::SOL_SOCKET, libc::SO_KEEPALIVE, "SO_KEEPALIVE")?;
+    ensure!(ka == 1, "accepted SO_KEEPALIVE {ka}, the listener's is 1");
+    let (on, _) = os("get SO_LINGER", raw::get_linger(&s))?;
+    ensure!(on == 1, "accepted SO_LINGER off, the listener's is on");
+    let t = os("get SO_RCVTIMEO", raw::get_timeout(&s, libc::SO_RCVTIMEO))?;
+    ensure!(
+        t == rcvtimeo,
+        "accepted SO_RCVTIMEO {t:?}, the listener's is {rcvtimeo:?}"
+    );
+    // The client's own settings are untouched by the listener's.
+    let ka = getint(&cl, libc::SOL_SOCKET, libc::SO_KEEPALIVE, "SO_KEEPALIVE")?;
+    ensure!(ka == 0, "client SO_KEEPALIVE {ka}");
+    exchange(&cl, &s)
+}
+
 fn sockopt_maxseg(c: &Ctx) -> Res {
     let u = c.sock(0)?;
     let m = getint(&u, libc::IPPROTO_TCP, libc::TCP_MAXSEG, "TCP_MAXSEG")?;
@@ -2485,6 +2522,26 @@ mod raw {
             )
         };
         check(r as isize).map(drop)
+    }
+
+    pub fn get_timeout(fd: &Fd, name: i32) -> Result<Duration, i32> {
+        let mut tv = libc::timeval {
+            tv_sec: 0,
+            tv_usec: 0,
+        };
+        let mut len = std::mem::size_of::<libc::timeval>() as libc::socklen_t;
+        // SAFETY: `tv` and `len` are valid for writes; `len` holds `tv`'s size.
+        let r = unsafe {
+            libc::getsockopt(
+                fd.0,
+                libc::SOL_SOCKET,
+                name,
+                (&mut tv as *mut libc::timeval).cast(),
+                &mut len,
+            )
+        };
+        check(r as isize)?;
+        Ok(Duration::from_secs(tv.tv_sec as u64) + Duration::from_micros(tv.tv_usec as u64))
     }
 
     pub fn set_linger(fd: &Fd, (on, secs): (i32, i32)) -> Result<(), i32> {

@@ -8,10 +8,11 @@
 //! the handshake is done each socket call is the CLC socket's, so an AF_SMC socket behaves as a
 //! TCP socket does (what the C implementation calls fallback).
 //!
-//! - Connecting: the CLC socket asks for the SMC TCP option; once connected, the client's side
-//!   of the handshake runs ([`handshake::client`]): at once after a blocking connect, and after
-//!   a non-blocking one at the first `poll`, send, receive, shutdown or repeated connect that
-//!   finds the TCP connection established.
+//! - Connecting: the CLC socket asks for the SMC TCP option; a work item ([`Connecting`])
+//!   waits for the TCP connection and runs the client's side of the handshake
+//!   ([`handshake::client`]). A blocking `connect()` waits for it; after a non-blocking one the
+//!   socket is neither readable nor writable until it is done (`poll` reports nothing, a
+//!   non-blocking send or receive fails with `EAGAIN`, a blocking one waits).
 //! - Listening: [`Listener`] runs the server's side for each new connection in a work item and
 //!   queues it for `accept()`.
 //!
@@ -21,12 +22,11 @@
 //! as in the C implementation.
 //!
 //! Locking: [`SmcSock::role`] ("SmcSock::role") serialises the changes of a socket's role
-//! (connect, listen, close) and the client's handshake; it is taken before
-//! `Listener::queue`, never after.
+//! (connect, listen, close); it is taken before `Listener::queue` and `Connecting::outcome`,
+//! never after, and is not held while waiting for a handshake.
 
 use crate::{
-    clc::DeclineReason,
-    handshake,
+    connect::{Connecting, Outcome},
     listen::Listener,
     proto::{check_bind_addr, check_connect_addr, AddrError, IpVersion, SmcState, IPPROTO_SMC},
     stats,
@@ -51,8 +51,9 @@ pub(crate) struct Smc;
 enum Role {
     /// Neither connected nor listening yet.
     Init,
-    /// Connecting or connected.
-    Client,
+    /// Connecting or connected, with the handshake started by `connect()` (`None` if it
+    /// could not be set up).
+    Client(Option<Arc<Connecting>>),
     /// Listening: the handshakes and the accept queue.
     Listener(Arc<Listener>),
     /// Returned by `accept()`.
@@ -68,9 +69,12 @@ pub(crate) struct SmcSock {
     clc: Arc<KernelSocket>,
     /// `SMC_LIMIT_HS`: limit handshakes while the listener's SYN queue is congested.
     limit_hs: AtomicBool,
-    /// The client's side of the handshake is still to run (a non-blocking connect is under
-    /// way). Read without the lock as a fast path; written under [`SmcSock::role`].
-    hs_owed: AtomicBool,
+    /// The client's handshake was started and has not been seen done yet. Read without the
+    /// lock as a fast path.
+    hs_pending: AtomicBool,
+    /// The client's handshake failed: the connection is unusable (C closes the socket), and
+    /// what the CLC socket may still hold is no application data.
+    broken: AtomicBool,
     /// The socket has listened (its role is, or was until closed, `Listener`).
     listening: AtomicBool,
     /// Why the connection runs over TCP (a decline reason's code), 0 until known.
@@ -94,46 +98,23 @@ impl SmcSock {
             clc,
             stats,
             limit_hs: AtomicBool::new(false),
-            hs_owed: AtomicBool::new(false),
+            hs_pending: AtomicBool::new(false),
+            broken: AtomicBool::new(false),
             listening: AtomicBool::new(false),
             fallback: AtomicU32::new(fallback),
             role <- new_mutex!(role, "SmcSock::role"),
         })
     }
 
-    /// Runs the client's side of the handshake if it is owed and the TCP connection is up.
-    fn settle(&self) -> Result {
-        if !self.hs_owed.load(Ordering::Acquire) {
-            return Ok(());
+    /// The client's handshake, while it has not been seen done.
+    fn connecting(&self) -> Option<Arc<Connecting>> {
+        if !self.hs_pending.load(Ordering::Acquire) {
+            return None;
         }
-        let _role = self.role.lock();
-        let state = u32::from(self.clc.sk_state());
-        if !self.hs_owed.load(Ordering::Relaxed)
-            || (state != bindings::TCP_ESTABLISHED && state != bindings::TCP_CLOSE_WAIT)
-        {
-            return Ok(());
+        match &*self.role.lock() {
+            Role::Client(Some(c)) => Some(c.clone()),
+            _ => None,
         }
-        self.hs_owed.store(false, Ordering::Release);
-        self.client_handshake()
-    }
-
-    /// The client's side of the handshake, on an established CLC socket.
-    fn client_handshake(&self) -> Result {
-        match handshake::client(&self.clc) {
-            Ok(reason) => {
-                self.fell_back(reason);
-                Ok(())
-            }
-            Err(e) => {
-                self.stats.client.error();
-                Err(e)
-            }
-        }
-    }
-
-    fn fell_back(&self, reason: DeclineReason) {
-        self.fallback.store(reason.code(), Ordering::Relaxed);
-        self.stats.client.fallback(reason);
     }
 
     /// The listener, if the socket listens.
@@ -146,6 +127,37 @@ impl SmcSock {
             Role::Listener(l) => Some(l.clone()),
             _ => None,
         }
+    }
+}
+
+/// Takes note of the end of the client's handshake, if one is pending: `Ok` once it ended in a
+/// fallback (or none is pending), `EAGAIN` while it runs (with `wait`: waits for it, as a
+/// blocking call), its error (once) if it failed.
+fn settle(sock: &Sock<Smc>, wait: bool) -> Result {
+    let smc = sock.state();
+    let Some(c) = smc.connecting() else {
+        return Ok(());
+    };
+    let outcome: Outcome = if wait { c.wait()? } else { c.outcome().ok_or(EAGAIN)? };
+    if let Err(Some(_)) = outcome {
+        // Before any call can go past `hs_pending` to the CLC socket.
+        smc.broken.store(true, Ordering::Release);
+    }
+    if !smc.hs_pending.swap(false, Ordering::AcqRel) {
+        // Another call took note first.
+        return Ok(());
+    }
+    match outcome {
+        Ok(reason) => {
+            smc.fallback.store(reason.code(), Ordering::Relaxed);
+            sock.set_sk_state(SmcState::Active as u8);
+            Ok(())
+        }
+        // The handshake failed; its error is also the CLC socket's (for `poll` and
+        // `SO_ERROR`), and the connection is unusable from now on.
+        Err(Some(e)) => Err(e),
+        // The TCP connection failed: the calls on the CLC socket report it.
+        Err(None) => Ok(()),
     }
 }
 
@@ -199,8 +211,10 @@ impl Family for Smc {
     fn release(sock: &Sock<Self>) {
         let smc = sock.state();
         let role = core::mem::replace(&mut *smc.role.lock(), Role::Init);
-        if let Role::Listener(l) = role {
-            l.close();
+        match role {
+            Role::Listener(l) => l.close(),
+            Role::Client(Some(c)) => c.cancel(),
+            _ => {}
         }
     }
 
@@ -213,26 +227,53 @@ impl Family for Smc {
         // The C implementation refuses any address but an IP one with `EINVAL`.
         check_connect_addr(addr.as_bytes()).map_err(|_| EINVAL)?;
         let smc = sock.state();
-        {
+        let nonblock = flags & bindings::O_NONBLOCK as i32 != 0;
+        // Allocated before the lock; dropped unused if the socket connected before.
+        let fresh = if matches!(*smc.role.lock(), Role::Init) {
+            Some(Connecting::new(smc.clc.clone(), smc.stats.clone())?)
+        } else {
+            None
+        };
+        let started = {
             let mut role = smc.role.lock();
             match *role {
                 Role::Init => {
+                    let c = fresh.ok_or(EINVAL)?;
                     smc.clc.request_smc_option();
-                    *role = Role::Client;
-                    smc.hs_owed.store(true, Ordering::Release);
+                    *role = Role::Client(Some(c.clone()));
+                    smc.hs_pending.store(true, Ordering::Release);
+                    Some(c)
                 }
                 Role::Listener(_) => return Err(EINVAL),
-                Role::Client | Role::Accepted => {}
+                Role::Client(_) | Role::Accepted => None,
+            }
+        };
+        let Some(c) = started else {
+            // Connecting again: once the handshake is done, TCP's answer (0 once after a
+            // non-blocking connect completed, then `EISCONN`).
+            match settle(sock, !nonblock) {
+                Err(e) if e == EAGAIN => return Err(EALREADY),
+                r => r?,
+            }
+            return smc.clc.connect(addr, flags);
+        };
+        match smc.clc.connect(addr, flags) {
+            Ok(()) => c.start(),
+            // Under way (non-blocking, `SO_SNDTIMEO` ran out, or a signal): the work item
+            // takes over.
+            Err(e) if e == EINPROGRESS || e == EINTR || e == ERESTARTSYS => {
+                c.start();
+                return Err(e);
+            }
+            Err(e) => {
+                c.failed();
+                return Err(e);
             }
         }
-        // Blocking: returns once connected. Non-blocking: `EINPROGRESS`, and the handshake
-        // runs when a later call finds the connection up.
-        let connected = smc.clc.connect(addr, flags);
-        let settled = smc.settle();
-        connected?;
-        settled?;
-        sock.set_sk_state(SmcState::Active as u8);
-        Ok(())
+        if nonblock {
+            return Err(EINPROGRESS);
+        }
+        settle(sock, true)
     }
 
     fn listen(sock: &Sock<Self>, backlog: i32) -> Result {
@@ -255,7 +296,7 @@ impl Family for Smc {
             }
             // Listening already: only the backlog changes.
             Role::Listener(_) => smc.clc.listen(backlog)?,
-            Role::Client | Role::Accepted => return Err(EINVAL),
+            Role::Client(_) | Role::Accepted => return Err(EINVAL),
         }
         drop(role);
         sock.set_sk_state(SmcState::Listen as u8);
@@ -291,11 +332,15 @@ impl Family for Smc {
             sock.set_error(clc.error());
             return if l.readable() { bindings::POLLIN | bindings::POLLRDNORM } else { 0 };
         }
-        let mask = clc.poll(args);
-        if mask & bindings::POLLOUT != 0 {
-            // A failed handshake leaves its error on the CLC socket: the next call sees it.
-            let _ = smc.settle();
+        if let Some(c) = smc.connecting() {
+            // Nothing to report until the handshake is done; its end wakes the poller.
+            args.register(c.cv());
+            // Done, or failed with its error on the CLC socket: reported below.
+            if matches!(settle(sock, false), Err(e) if e == EAGAIN) {
+                return 0;
+            }
         }
+        let mask = clc.poll(args);
         sock.set_error(clc.error());
         mask
     }
@@ -306,7 +351,8 @@ impl Family for Smc {
 
     fn shutdown(sock: &Sock<Self>, how: i32) -> Result {
         let smc = sock.state();
-        smc.settle()?;
+        // Before the handshake is done the socket is not connected yet (as in C).
+        settle(sock, false).map_err(|_| ENOTCONN)?;
         smc.clc.shutdown(how)
     }
 
@@ -341,14 +387,21 @@ impl Family for Smc {
     }
 
     fn sendmsg(sock: &Sock<Self>, msg: &mut MsgHdr<'_>, len: usize) -> Result<usize> {
+        settle(sock, msg.flags() & bindings::MSG_DONTWAIT == 0)?;
         let smc = sock.state();
-        smc.settle()?;
+        if smc.broken.load(Ordering::Acquire) {
+            return Err(EPIPE);
+        }
         smc.clc.sendmsg(msg, len)
     }
 
     fn recvmsg(sock: &Sock<Self>, msg: &mut MsgHdr<'_>, len: usize, flags: i32) -> Result<usize> {
+        settle(sock, flags & bindings::MSG_DONTWAIT as i32 == 0)?;
         let smc = sock.state();
-        smc.settle()?;
+        if smc.broken.load(Ordering::Acquire) {
+            // As a reset connection after its error: end of stream.
+            return Ok(0);
+        }
         smc.clc.recvmsg(msg, len, flags)
     }
 

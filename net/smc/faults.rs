@@ -9,11 +9,17 @@
 //! time (the CLC timeout, 6 s, plus slack) without reaching `accept()`; a listener closed
 //! while handshakes are in flight must close at once. A client that declines is a fallback:
 //! its connection is accepted and the data after the Decline arrives intact.
+//!
+//! And bad servers against the client side: a kernel TCP listener with the SMC option takes
+//! the Proposal of an AF_SMC socket of this module and answers with a Decline (fallback, data
+//! intact both ways), an Accept (the client declines it and falls back), bytes that are no CLC
+//! message (the connection fails with `EPROTO`), or nothing (it fails after the CLC timeout,
+//! 6 s); a client closed with its handshake in flight closes at once.
 
 #[kernel::macros::kunit_tests(smc_rs_faults)]
 mod tests {
     use crate::{
-        clc::{self, Decline, DeclineReason},
+        clc::{self, Decline, DeclineReason, Header, Message},
         stats,
     };
     use kernel::{
@@ -81,6 +87,80 @@ mod tests {
 
     fn errors() -> u64 {
         stats::of(Net::init_ns()).map_or(0, |s| s.server.error_count())
+    }
+
+    fn client_errors() -> u64 {
+        stats::of(Net::init_ns()).map_or(0, |s| s.client.error_count())
+    }
+
+    const TEN_S: u32 = 10_000;
+
+    /// A TCP listener with the SMC option at `port`, as a C server's CLC socket is.
+    fn tcp_server(port: u16) -> Result<KernelSocket> {
+        let l = KernelSocket::new(Net::init_ns(), AF_INET, STREAM, bindings::IPPROTO_TCP as i32)?;
+        l.request_smc_option();
+        l.bind(&SockAddr::from_bytes(&loopback(port)))?;
+        l.listen(16)?;
+        l.set_rcvtimeo(msecs_to_jiffies(TEN_S) as isize);
+        Ok(l)
+    }
+
+    /// An AF_SMC socket whose non-blocking connect to `port` is under way, and the server's
+    /// end of its CLC connection.
+    fn smc_client(l: &KernelSocket, port: u16) -> Result<(KernelSocket, KernelSocket)> {
+        let c = KernelSocket::new(Net::init_ns(), AF_SMC, STREAM, 0)?;
+        match c.connect(&SockAddr::from_bytes(&loopback(port)), O_NONBLOCK) {
+            Err(e) if e == EINPROGRESS => {}
+            r => {
+                pr_err!("smc_rs_faults: non-blocking connect: {r:?}\n");
+                return Err(EINVAL);
+            }
+        }
+        let a = l.accept(0)?;
+        a.set_rcvtimeo(msecs_to_jiffies(TEN_S) as isize);
+        c.set_rcvtimeo(msecs_to_jiffies(TEN_S) as isize);
+        Ok((c, a))
+    }
+
+    /// Receives one CLC message whole.
+    fn recv_clc(s: &KernelSocket, buf: &mut [u8]) -> Result<Message> {
+        let peek = bindings::MSG_PEEK | bindings::MSG_WAITALL;
+        if s.recv_bytes(&mut buf[..clc::HEADER_LEN], peek)? < clc::HEADER_LEN {
+            return Err(EPROTO);
+        }
+        let len = usize::from(Header::decode(buf).map_err(|_| EPROTO)?.length);
+        let msg = buf.get_mut(..len).ok_or(EPROTO)?;
+        if s.recv_bytes(msg, bindings::MSG_WAITALL)? < len {
+            return Err(EPROTO);
+        }
+        Message::decode(msg).map_err(|_| EPROTO)
+    }
+
+    /// Sends `what` one way and checks it arrives whole.
+    fn carries(from: &KernelSocket, to: &KernelSocket, what: &[u8]) -> Result<bool> {
+        from.send_bytes(what, bindings::MSG_NOSIGNAL)?;
+        let mut b = [0u8; 32];
+        let got = b.get_mut(..what.len()).ok_or(EINVAL)?;
+        Ok(to.recv_bytes(got, bindings::MSG_WAITALL)? == what.len() && got == what)
+    }
+
+    /// An SMC-Dv2 Accept a C server sent in the rig (`x-v2.1.s2c.accept`).
+    const C_ACCEPT: &str = "e2d4c3c40200822994643665435e00010100007b15405d4500200000000100002d34\
+        534d432d52532d434c434341502e544553542020202020202020202020202020000000000000000000210000\
+        686f73742020202020202020202020202020202020202020202020202020202000000001000000000000000000\
+        000000e2d4c3c4";
+
+    fn unhex(h: &str, out: &mut [u8]) -> usize {
+        let digit = |c: u8| match c {
+            b'0'..=b'9' => c - b'0',
+            _ => c - b'a' + 10,
+        };
+        let mut n = 0;
+        for (o, p) in out.iter_mut().zip(h.as_bytes().chunks(2)) {
+            *o = digit(p[0]) << 4 | digit(p[1]);
+            n += 1;
+        }
+        n
     }
 
     #[test]
@@ -184,6 +264,84 @@ mod tests {
         let mut r = [0u8; 2];
         assert_eq!(c.recv_bytes(&mut r, bindings::MSG_WAITALL)?, 2);
         assert_eq!(&r, b"ok");
+        Ok(())
+    }
+
+    #[test]
+    fn client_proposes_and_falls_back_on_a_decline() -> Result {
+        let l = tcp_server(7907)?;
+        let (c, a) = smc_client(&l, 7907)?;
+        let mut buf = [0u8; clc::PROPOSAL_MAX_LEN];
+        // The loopback device is there: the client proposes SMC-Dv2.
+        assert!(matches!(recv_clc(&a, &mut buf)?, Message::Proposal(_)));
+        let n = Decline::new(clc::SMC_V2, DeclineReason::NoUeid, [0; clc::SYSTEMID_LEN])
+            .encode(&mut buf)
+            .map_err(|_| EINVAL)?;
+        a.send_bytes(&buf[..n], bindings::MSG_NOSIGNAL)?;
+        // A blocking receive waits for the handshake, then gets the data.
+        assert!(carries(&a, &c, b"server data")?);
+        assert!(carries(&c, &a, b"client data")?);
+        Ok(())
+    }
+
+    #[test]
+    fn client_declines_an_accept_and_falls_back() -> Result {
+        let l = tcp_server(7908)?;
+        let (c, a) = smc_client(&l, 7908)?;
+        let mut buf = [0u8; clc::PROPOSAL_MAX_LEN];
+        assert!(matches!(recv_clc(&a, &mut buf)?, Message::Proposal(_)));
+        let n = unhex(C_ACCEPT, &mut buf);
+        a.send_bytes(&buf[..n], bindings::MSG_NOSIGNAL)?;
+        match recv_clc(&a, &mut buf)? {
+            Message::Decline(d) => assert_eq!(d.reason, DeclineReason::NoSmcDev),
+            _ => return Err(EPROTO),
+        }
+        assert!(carries(&c, &a, b"client data")?);
+        assert!(carries(&a, &c, b"server data")?);
+        Ok(())
+    }
+
+    #[test]
+    fn client_fails_on_garbage() -> Result {
+        let l = tcp_server(7909)?;
+        let before = client_errors();
+        let (c, a) = smc_client(&l, 7909)?;
+        let mut buf = [0u8; clc::PROPOSAL_MAX_LEN];
+        assert!(matches!(recv_clc(&a, &mut buf)?, Message::Proposal(_)));
+        a.send_bytes(b"GET / HTTP/1.0\r\n\r\n", bindings::MSG_NOSIGNAL)?;
+        let mut b = [0u8; 8];
+        assert_eq!(c.recv_bytes(&mut b, 0).err(), Some(EPROTO));
+        assert_eq!(client_errors(), before + 1);
+        // The server's end sees the connection go.
+        assert!(dropped_within(&a, 3));
+        Ok(())
+    }
+
+    #[test]
+    fn client_gives_up_after_the_clc_timeout() -> Result {
+        let l = tcp_server(7910)?;
+        let (c, a) = smc_client(&l, 7910)?;
+        let mut buf = [0u8; clc::PROPOSAL_MAX_LEN];
+        assert!(matches!(recv_clc(&a, &mut buf)?, Message::Proposal(_)));
+        let t = Instant::<Monotonic>::now();
+        let mut b = [0u8; 8];
+        assert_eq!(c.recv_bytes(&mut b, 0).err(), Some(ETIMEDOUT));
+        let took = t.elapsed().as_millis();
+        assert!(took > 5500 && took < 9000);
+        Ok(())
+    }
+
+    #[test]
+    fn client_closed_with_its_handshake_in_flight() -> Result {
+        let l = tcp_server(7911)?;
+        let (c, a) = smc_client(&l, 7911)?;
+        let mut buf = [0u8; clc::PROPOSAL_MAX_LEN];
+        assert!(matches!(recv_clc(&a, &mut buf)?, Message::Proposal(_)));
+        // The client waits for an answer that never comes; closing it ends the wait.
+        let t = Instant::<Monotonic>::now();
+        drop(c);
+        assert!(t.elapsed().as_millis() < 2000);
+        assert!(dropped_within(&a, 3));
         Ok(())
     }
 }

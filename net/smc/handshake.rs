@@ -3,11 +3,15 @@
 //! The CLC handshake on a connected CLC socket: what each side sends and receives, and why a
 //! connection stays on TCP.
 //!
-//! This node offers no SMC-D device yet (there is no data path), so every handshake ends in a
-//! fallback, with the messages and reasons a C node without a usable device has:
+//! This node has no SMC-D data path yet, so every handshake ends in a fallback, with the
+//! messages and reasons a C node has in the same setup:
 //!
-//! - client: no SMC option from the peer means `PEERNOSMC` and no CLC at all; otherwise a
-//!   Decline (`NOSMCDEV`) instead of a Proposal, as C's `__smc_connect()` sends when
+//! - client: no SMC option from the peer means `PEERNOSMC` and no CLC at all. With DIBS
+//!   devices, it sends the Proposal a C client with these devices and no EID sends
+//!   ([`crate::negotiate::client_proposal`]), which a server declines (`PEERDECL`; C servers
+//!   always do: SMC-Dv2 without an EID is `NOUEID`); should a server accept anyway, the
+//!   client declines the Accept (`NOSMCDEV`). Without a device, a Decline (`NOSMCDEV`)
+//!   instead of a Proposal, as C's `__smc_connect()` sends when
 //!   `smc_find_proposal_devices()` finds nothing;
 //! - server: no SMC option means `PEERNOSMC`; otherwise it waits (at most [`CLC_WAIT_MS`]) for
 //!   the client's Proposal or Decline. A Decline means `PEERDECL`; a Proposal is answered with
@@ -18,9 +22,11 @@
 
 use crate::{
     clc::{self, Decline, DeclineReason, Header, Message, MessageType},
-    negotiate::{self, LocalCaps},
+    dibs,
+    negotiate::{self, LocalCaps, OfferedDevice},
 };
 use kernel::{
+    alloc::KVVec,
     bindings,
     net::socket::KernelSocket,
     prelude::*,
@@ -81,15 +87,20 @@ fn recv_msg_timed(clc: &KernelSocket, buf: &mut [u8], expected: MessageType) -> 
     Message::decode_expected(msg, expected).map_err(|_| EPROTO)
 }
 
-/// Sends `d` whole.
-fn send_decline(clc: &KernelSocket, d: &Decline) -> Result {
-    let mut out = [0u8; clc::DECLINE_V2_LEN];
-    let n = d.encode(&mut out).map_err(|_| EINVAL)?;
-    let bytes = out.get(..n).ok_or(EINVAL)?;
+/// Sends the first `n` bytes of `buf` whole.
+fn send_all(clc: &KernelSocket, buf: &[u8], n: usize) -> Result {
+    let bytes = buf.get(..n).ok_or(EINVAL)?;
     if clc.send_bytes(bytes, bindings::MSG_NOSIGNAL)? < n {
         return Err(EPIPE);
     }
     Ok(())
+}
+
+/// Sends `d` whole.
+fn send_decline(clc: &KernelSocket, d: &Decline) -> Result {
+    let mut out = [0u8; clc::DECLINE_V2_LEN];
+    let n = d.encode(&mut out).map_err(|_| EINVAL)?;
+    send_all(clc, &out, n)
 }
 
 /// The client's side, on a CLC socket whose TCP connection is established: returns why the
@@ -98,10 +109,33 @@ pub(crate) fn client(clc: &KernelSocket) -> Result<DeclineReason> {
     if !clc.smc_option() {
         return Ok(DeclineReason::PeerNoSmc);
     }
-    let version = negotiate::client_decline_version(&local_caps());
-    let reason = negotiate::CLIENT_NO_DEVICE;
-    send_decline(clc, &Decline::new(version, reason, [0; clc::SYSTEMID_LEN]))?;
-    Ok(reason)
+    let caps = local_caps();
+    let proposal = if caps.ism_v2_capable {
+        let mut devs = KBox::new([OfferedDevice::default(); dibs::MAX_DEVICES], GFP_KERNEL)?;
+        let n = dibs::OFFERED.read(&mut devs);
+        devs.get(..n).and_then(negotiate::client_proposal)
+    } else {
+        None
+    };
+    let Some(p) = proposal else {
+        let version = negotiate::client_decline_version(&caps);
+        let reason = negotiate::CLIENT_NO_DEVICE;
+        send_decline(clc, &Decline::new(version, reason, [0; clc::SYSTEMID_LEN]))?;
+        return Ok(reason);
+    };
+    let mut buf = KVVec::from_elem(0u8, CLC_BUF_LEN, GFP_KERNEL)?;
+    let n = p.encode(&mut buf).map_err(|_| EINVAL)?;
+    send_all(clc, &buf, n)?;
+    let reply = buf.get_mut(..clc::MAX_ACCEPT_LEN).ok_or(EINVAL)?;
+    match recv_msg(clc, reply, MessageType::Accept)? {
+        Message::Decline(_) => Ok(DeclineReason::PeerDecl),
+        Message::AcceptConfirm(_) => {
+            let reason = negotiate::CLIENT_CANNOT_ACCEPT;
+            send_decline(clc, &Decline::new(clc::SMC_V2, reason, [0; clc::SYSTEMID_LEN]))?;
+            Ok(reason)
+        }
+        _ => Err(EPROTO),
+    }
 }
 
 /// The server's side, on a CLC socket just accepted: returns why the connection stays on

@@ -8,6 +8,7 @@
 //! - [`proto`]: what `socket(2)` arguments select, as plain Rust.
 //! - [`dibs`]: the module as a DIBS client, the SMC-D devices it may use.
 //! - [`listen`]: the server side, handshakes in work items and the accept queue.
+//! - [`connect`]: the client side's handshake in a work item.
 //! - [`handshake`]: the CLC handshake on a connected CLC socket.
 //! - [`stats`]: why connections fell back, in debugfs.
 //! - [`clc`], [`negotiate`]: the CLC messages on the wire and the decisions of each side, as
@@ -15,6 +16,7 @@
 
 #[path = "wire/src/clc.rs"]
 pub mod clc;
+mod connect;
 mod dibs;
 mod family;
 mod faults;

@@ -6,14 +6,21 @@
 # device between them (each has only its loopback device) and no user EID.
 # Both sides send the SMC TCP option and run the CLC handshake, which ends
 # in a fallback to TCP; data integrity holds both ways with 1 and 100
-# parallel connections, over AF_SMC and over IPPROTO_SMC sockets. The
-# reasons each side counts:
+# parallel connections, over AF_SMC and over IPPROTO_SMC sockets. Each side
+# counts the reason a C-to-C pair counts in this setup (client PEERDECL,
+# server NOUEID):
 # - Rust server, C client: the C client proposes SMC-Dv2 without a UEID; the
-#   Rust server declines with NOUEID (0x03030008), as a C server does in
-#   this setup; the C client counts PEERDECL (0x05000000).
-# - Rust client, C server: the Rust client offers no device yet, so it
-#   declines at once with NOSMCDEV (0x03030000), as a C client without a
-#   device does; the C server counts PEERDECL.
+#   Rust server declines with NOUEID (0x03030008), as a C server does; the C
+#   client counts PEERDECL (0x05000000).
+# - Rust client, C server: the Rust client proposes what a C client with the
+#   loopback device proposes; the C server declines with NOUEID and counts
+#   it; the Rust client counts PEERDECL.
+# Then both VMs load ism_ivshmem and the C side adds a user EID: a device the
+# C side could use for SMC-D (a C-to-C pair would use SMC-D here). The Rust
+# side has no data path yet: as server it declines with NOSMCD2DEV
+# (0x03030007: the C client's EID passes, no device), as client it proposes
+# without an EID and the C server declines with NOUEID. Connections still
+# complete, with their data intact.
 set -u
 . "$EXTRA/checks.inc"
 
@@ -63,29 +70,66 @@ pair rust-inet-server-1 1 1M 7105 server inet
 pair rust-inet-client-1 1 1M 7106 client inet
 meet done > /dev/null
 
+# rsn FILE ROLE CODE: the count of `ROLE CODE COUNT` in a copy of smc_rs's
+# statistics. reasons FILE KIND CODE MIN: the count of `KIND CODE COUNT NAME`
+# lines in a C statistics delta, at least MIN.
+rsn() { awk -v r="$2" -v c="$3" '$1 == r && $2 == c { n = $3 } END { print n + 0 }' "$1"; }
+reasons() {
+	v=$(awk -v k="$2" -v c="$3" '$1 == k && $2 == c { print $3; f = 1 }
+		END { if (!f) print 0 }' "$1")
+	echo "$2 $3: $v, want at least $4"; [ "$v" -ge "$4" ]
+}
+f=/sys/kernel/debug/smc_rs/fallback
+
 if [ "$VM_ROLE" = guest ]; then
 	smctest stats --since /tmp/stats0 > /tmp/d
 	sed 's/^/  delta: /' /tmp/d
-	# Every C connection fell back because its peer declined: 102 as client,
-	# 102 as server. reasons KIND CODE MIN: the count of `KIND CODE COUNT NAME`
-	# lines.
-	reasons() {
-		v=$(awk -v k="$1" -v c="$2" '$1 == k && $2 == c { print $3; f = 1 }
-			END { if (!f) print 0 }' /tmp/d)
-		echo "$1 $2: $v, want at least $3"; [ "$v" -ge "$3" ]
-	}
-	check c-client-fallback-peerdecl reasons fback_clnt 0x05000000 102
-	check c-server-fallback-peerdecl reasons fback_srv 0x05000000 102
+	# Every C connection fell back: 102 as client (the peer declined), 102 as
+	# server (declined the proposal without an EID).
+	check c-client-fallback-peerdecl reasons /tmp/d fback_clnt 0x05000000 102
+	check c-server-fallback-noueid reasons /tmp/d fback_srv 0x03030008 102
 	check c-no-smcd is /tmp/d smcd_clnt_v2_succ 0
+else
+	cp $f /tmp/fb0
+	sed 's/^/  smc_rs: /' /tmp/fb0
+	check rust-server-declined-noueid sh -c "[ $(rsn /tmp/fb0 srv 0x03030008) -ge 102 ]"
+	check rust-client-peerdecl sh -c "[ $(rsn /tmp/fb0 clnt 0x05000000) -ge 102 ]"
+fi
+
+# Then with an ISM device the C side could use: both VMs load ism_ivshmem (one
+# fabric between them) and the C side adds a user EID, with which a C peer
+# would take SMC-D. Our side has no data path yet and still declines: the
+# connections complete over TCP, data intact both ways, and each side counts
+# the reason.
+EID=SMC-RS-FABRIC.TEST
+check ism-load modprobe ism_ivshmem
+if [ "$VM_ROLE" = guest ]; then
+	check ueid-add smctest ueid add "$EID"
+	smctest stats > /tmp/stats1
+fi
+pair ism-rust-server-1 1 2M 7111 server
+pair ism-rust-server-10 10 8K 7112 server
+pair ism-rust-client-1 1 2M 7113 client
+pair ism-rust-client-10 10 8K 7114 client
+meet ism-done > /dev/null
+
+if [ "$VM_ROLE" = guest ]; then
+	smctest stats --since /tmp/stats1 > /tmp/d1
+	sed 's/^/  ism delta: /' /tmp/d1
+	check ism-c-client-fallback-peerdecl reasons /tmp/d1 fback_clnt 0x05000000 11
+	check ism-c-server-fallback-noueid reasons /tmp/d1 fback_srv 0x03030008 11
+	check ism-c-no-smcd is /tmp/d1 smcd_clnt_v2_succ 0
 	check c-smc-unload modprobe -r smc_diag smc
 else
-	f=/sys/kernel/debug/smc_rs/fallback
-	sed 's/^/  smc_rs: /' $f
-	# rsn ROLE CODE: the count of `ROLE CODE COUNT` in smc_rs's statistics.
-	rsn() { awk -v r="$1" -v c="$2" '$1 == r && $2 == c { n = $3 } END { print n + 0 }' $f; }
-	check rust-server-declined-noueid sh -c "[ $(rsn srv 0x03030008) -ge 102 ]"
-	check rust-client-declined-nosmcdev sh -c "[ $(rsn clnt 0x03030000) -ge 102 ]"
-	check rust-no-handshake-errors sh -c "[ $(rsn srv hshake_err) -eq 0 ] && [ $(rsn clnt hshake_err) -eq 0 ]"
+	cp $f /tmp/fb1
+	sed 's/^/  smc_rs: /' /tmp/fb1
+	# delta CODE ROLE: the count since the first phase.
+	delta() { echo $(($(rsn /tmp/fb1 "$1" "$2") - $(rsn /tmp/fb0 "$1" "$2"))); }
+	echo "ism phase: srv NOSMCD2DEV $(delta srv 0x03030007), clnt PEERDECL $(delta clnt 0x05000000)"
+	check ism-rust-server-declined-nosmcd2dev sh -c "[ $(delta srv 0x03030007) -ge 11 ]"
+	check ism-rust-client-peerdecl sh -c "[ $(delta clnt 0x05000000) -ge 11 ]"
+	check rust-no-handshake-errors sh -c "[ $(rsn /tmp/fb1 srv hshake_err) -eq 0 ] && [ $(rsn /tmp/fb1 clnt hshake_err) -eq 0 ]"
 	check smc-rs-unload rmmod smc_rs
 fi
+check ism-unload modprobe -r ism_ivshmem
 exit $fails

@@ -7,6 +7,10 @@
 # and a close, or nothing (dropped after the 6 s CLC timeout); a listener
 # closed with handshakes in flight (closes at once, the clients see their
 # connections end); a client that declines (falls back, data intact).
+# And bad servers against our AF_SMC client: a TCP listener with the SMC
+# option that answers the Proposal with a Decline (falls back, data intact),
+# an Accept (the client declines it, falls back), garbage (EPROTO), or
+# nothing (ETIMEDOUT after 6 s); a client closed mid-handshake closes at once.
 # Every dropped connection is counted as a handshake error; the module
 # unloads cleanly afterwards (kmemleak runs after the script).
 set -u
@@ -17,6 +21,13 @@ sed 's/^/  smc_rs: /' $f
 errs=$(awk '$1 == "srv" && $2 == "hshake_err" { print $3 }' $f)
 # garbage, truncated, partial header, stalled, 8 in flight at the close.
 check server-handshake-errors-counted sh -c "echo hshake_err $errs; [ ${errs:-0} -ge 12 ]"
+cerrs=$(awk '$1 == "clnt" && $2 == "hshake_err" { print $3 }' $f)
+# garbage, timeout, closed mid-handshake.
+check client-handshake-errors-counted sh -c "echo hshake_err $cerrs; [ ${cerrs:-0} -ge 3 ]"
+# The client that got a Decline fell back for PEERDECL, the one that got an
+# Accept for NOSMCDEV.
+check client-fallback-peerdecl sh -c "awk '\$1 == \"clnt\" && \$2 == \"0x05000000\" && \$3 >= 1 { f = 1 } END { exit !f }' $f"
+check client-fallback-nosmcdev sh -c "awk '\$1 == \"clnt\" && \$2 == \"0x03030000\" && \$3 >= 1 { f = 1 } END { exit !f }' $f"
 # The client that declined fell back for PEERDECL.
 check server-fallback-peerdecl sh -c "awk '\$1 == \"srv\" && \$2 == \"0x05000000\" && \$3 >= 1 { f = 1 } END { exit !f }' $f"
 check smc-rs-unload rmmod smc_rs

@@ -200,6 +200,44 @@ __rust_helper int rust_helper_kernel_recv_bytes(struct socket *sock, void *buf,
 	return kernel_recvmsg(sock, &msg, &vec, 1, len, flags);
 }
 
+/*
+ * Waits, as a blocking call would (up to SO_SNDTIMEO, or not at all if
+ * nonblock), while the connection is being set up (SYN_SENT, SYN_RECV). The
+ * connection's error, if it failed, stays for SO_ERROR and the next call.
+ */
+__rust_helper int rust_helper_kernel_wait_connected(struct socket *sock,
+						    bool nonblock)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	struct sock *sk = sock->sk;
+	long timeo = sock_sndtimeo(sk, nonblock);
+	int err = 0;
+
+	lock_sock(sk);
+	add_wait_queue(sk_sleep(sk), &wait);
+	while ((1 << sk->sk_state) & (TCPF_SYN_SENT | TCPF_SYN_RECV)) {
+		if (!timeo) {
+			err = -EAGAIN;
+			break;
+		}
+		if (signal_pending(current)) {
+			err = sock_intr_errno(timeo);
+			break;
+		}
+		sk_wait_event(sk, &timeo,
+			      !((1 << READ_ONCE(sk->sk_state)) &
+				(TCPF_SYN_SENT | TCPF_SYN_RECV)), &wait);
+	}
+	remove_wait_queue(sk_sleep(sk), &wait);
+	release_sock(sk);
+	return err;
+}
+
+__rust_helper unsigned int rust_helper_msghdr_flags(const struct msghdr *msg)
+{
+	return msg->msg_flags;
+}
+
 __rust_helper long rust_helper_sk_read_rcvtimeo(const struct sock *sk)
 {
 	return READ_ONCE(sk->sk_rcvtimeo);

@@ -113,6 +113,10 @@ impl AddrOut<'_> {
 
 /// The message of a `sendmsg()`/`recvmsg()` call (`struct msghdr`): its data, address and
 /// control buffers, and the iterator over the data.
+///
+/// # Invariants
+///
+/// `ptr` is a live `msghdr`, ours to use exclusively for `'a`.
 pub struct MsgHdr<'a> {
     ptr: *mut bindings::msghdr,
     _p: PhantomData<&'a mut ()>,
@@ -124,6 +128,12 @@ impl MsgHdr<'_> {
     /// `ptr` is a live `msghdr` the caller may use exclusively for `'a`.
     pub(crate) unsafe fn from_raw(ptr: *mut bindings::msghdr) -> Self {
         Self { ptr, _p: PhantomData }
+    }
+
+    /// The `MSG_*` flags of a `sendmsg()` (`MSG_DONTWAIT` set for a non-blocking file too).
+    pub fn flags(&self) -> u32 {
+        // SAFETY: `ptr` is live for `'a` (type invariant).
+        unsafe { bindings::msghdr_flags(self.ptr) }
     }
 }
 
@@ -431,6 +441,23 @@ impl KernelSocket {
     pub fn rcvtimeo(&self) -> isize {
         // SAFETY: `sk` is live; the helper reads the field with `READ_ONCE()`.
         unsafe { bindings::sk_read_rcvtimeo(self.sk()) as isize }
+    }
+
+    /// Waits while a TCP connection is being set up (`SYN_SENT`, `SYN_RECV`), as a blocking
+    /// socket call would: up to the send timeout (`SO_SNDTIMEO`), or not at all if
+    /// `nonblock`. Returns at once in any other state, without consuming the error of a
+    /// connection that failed ([`KernelSocket::sk_state`] tells how it ended); fails with
+    /// `EAGAIN` at the timeout, or `EINTR`/`ERESTARTSYS` on a signal.
+    pub fn wait_connected(&self, nonblock: bool) -> Result {
+        // SAFETY: The socket is live (type invariant).
+        to_result(unsafe { bindings::kernel_wait_connected(self.raw(), nonblock) })
+    }
+
+    /// Sets the socket's pending error (what its next call and `SO_ERROR` report), a positive
+    /// errno.
+    pub fn set_error(&self, err: i32) {
+        // SAFETY: `sk` is live; the helper writes the field with `WRITE_ONCE()`.
+        unsafe { bindings::sk_write_err(self.sk(), err) };
     }
 
     /// The protocol state of the socket (`sk_state`: `TCP_ESTABLISHED`, ... for TCP).

@@ -10,7 +10,11 @@
 //! paths (it reaches `clc` as `super::clc`), so the kernel module compiles it
 //! with `#[path]` beside `clc.rs`.
 
-use super::clc::{DeclineReason, Proposal, SmcType, SMC_RELEASE, SMC_RELEASE_1, SMC_V1, SMC_V2};
+use super::clc::{
+    chid_is_emulated, BoundedVec, ClcLocal, DeclineReason, Eyecatcher, GidChid, Proposal,
+    SmcType, SmcdInfo, SmcdV2Extension, V2Extension, MAX_V2_GID_ENTRIES, SMC_FEATURE_MASK,
+    SMC_RELEASE, SMC_RELEASE_1, SMC_V1, SMC_V2,
+};
 
 /// What the local node can offer a connection, as the handshake needs it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -151,6 +155,76 @@ pub fn server_decline(p: &Proposal, caps: &LocalCaps) -> DeclineReason {
 /// The client's reason to decline instead of proposing, when it has no
 /// device to offer (C: `smc_find_proposal_devices()` finds none).
 pub const CLIENT_NO_DEVICE: DeclineReason = DeclineReason::NoSmcDev;
+
+/// The client's reason to decline a server's Accept it cannot take up: the
+/// node has no device it can carry data on yet, so what it offered was only
+/// ever going to be declined (as it always is without an EID).
+pub const CLIENT_CANNOT_ACCEPT: DeclineReason = DeclineReason::NoSmcDev;
+
+/// An SMC-Dv2 device as a client offers it in a proposal.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OfferedDevice {
+    /// The first 8 bytes of the device's GID.
+    pub gid: u64,
+    /// The last 8 bytes, sent only for an Emulated-ISM device.
+    pub gid_ext: u64,
+    /// The device's CHID (C: `smc_ism_get_chid()`, the DIBS fabric ID).
+    pub chid: u16,
+}
+
+/// The proposal a C client sends when its only devices are the SMC-Dv2
+/// devices `devs` (in the order of C's device list) and it has neither a
+/// user EID nor a system EID (no PNET ID on any device, no RDMA device; x86:
+/// `seid_enabled` is 0). `None` when there is no device to offer: the client
+/// then declines with [`CLIENT_NO_DEVICE`].
+///
+/// It follows `smc_find_ism_v2_device_clnt()` (a CHID offered once, an
+/// Emulated-ISM device taking two of the 8 GID/CHID entries and skipped if
+/// only one is left) and `smc_clc_send_proposal()` for SMC-Dv2 only: no
+/// SMC-Dv1 device (zero in the SMC-D info area), no IP area.
+pub fn client_proposal(devs: &[OfferedDevice]) -> Option<Proposal> {
+    let mut entries: BoundedVec<GidChid, MAX_V2_GID_ENTRIES> = BoundedVec::new();
+    let mut chids: BoundedVec<u16, MAX_V2_GID_ENTRIES> = BoundedVec::new();
+    for d in devs {
+        if chids.iter().any(|&c| c == d.chid) {
+            continue;
+        }
+        let emulated = chid_is_emulated(d.chid);
+        let need = if emulated { 2 } else { 1 };
+        if entries.len().saturating_add(need) > MAX_V2_GID_ENTRIES {
+            if entries.len() < MAX_V2_GID_ENTRIES {
+                continue;
+            }
+            break;
+        }
+        let _ = entries.push(GidChid { gid: d.gid, chid: d.chid });
+        if emulated {
+            let _ = entries.push(GidChid { gid: d.gid_ext, chid: d.chid });
+        }
+        let _ = chids.push(d.chid);
+        if entries.len() >= MAX_V2_GID_ENTRIES {
+            break;
+        }
+    }
+    if entries.is_empty() {
+        return None;
+    }
+    Some(Proposal {
+        eyecatcher: Eyecatcher::SmcR,
+        version: SMC_V2,
+        typev1: SmcType::N,
+        typev2: SmcType::D,
+        local: ClcLocal::default(),
+        smcd: Some(SmcdInfo::default()),
+        prefix: None,
+        v2_ext: Some(V2Extension {
+            release: SMC_RELEASE,
+            feature_mask: SMC_FEATURE_MASK,
+            ..V2Extension::default()
+        }),
+        smcd_v2_ext: Some(SmcdV2Extension { gid_chids: entries, ..SmcdV2Extension::default() }),
+    })
+}
 
 /// The version of a client's decline sent instead of a proposal (C:
 /// `__smc_connect()` starts with v2 if an ISM device is v2 capable).

@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use smc_wire::negotiate::{client_proposal, OfferedDevice};
 use smc_wire::*;
 
 const DATA: &str = include_str!("c_captures.txt");
@@ -492,4 +493,59 @@ fn captures_are_fuzz_seeds() {
             }
         }
     }
+}
+
+/// The devices a captured proposal offers, as the client's device list had them.
+fn offered(p: &Proposal) -> Vec<OfferedDevice> {
+    let g = p.smcd_v2_ext.unwrap().gid_chids;
+    let mut out = Vec::new();
+    let mut it = g.iter();
+    while let Some(e) = it.next() {
+        let gid_ext = if chid_is_emulated(e.chid) { it.next().unwrap().gid } else { 0 };
+        out.push(OfferedDevice { gid: e.gid, gid_ext, chid: e.chid });
+    }
+    out
+}
+
+#[test]
+fn client_proposal_is_the_c_clients() {
+    let caps = captures();
+    // No EID: the C client's proposal with the loopback device, byte for byte.
+    let c = exchange(&caps, "lo-noueid.1", PD)[0];
+    let p = prop(c);
+    let ours = client_proposal(&offered(&p)).unwrap();
+    assert_eq!(ours, p);
+    let mut buf = [0u8; PROPOSAL_MAX_LEN];
+    let n = ours.encode(&mut buf).unwrap();
+    assert_eq!(&buf[..n], &c.bytes[..]);
+    // With the fabric's device too: the same devices in the same order (the C
+    // client also sent its user EID, which we have none of).
+    let p = prop(exchange(&caps, "x-v2.1", PAC)[0]);
+    let devs = offered(&p);
+    assert_eq!(devs.len(), 2);
+    let ours = client_proposal(&devs).unwrap();
+    assert_eq!(ours.smcd_v2_ext, p.smcd_v2_ext);
+    assert_eq!(ours.v2_ext.unwrap().eids.len(), 0);
+    // Without a device there is nothing to propose.
+    assert_eq!(client_proposal(&[]), None);
+}
+
+#[test]
+fn client_proposal_fills_the_entries_as_c_does() {
+    let dev = |chid: u16| OfferedDevice { gid: u64::from(chid), gid_ext: 0xE0 + u64::from(chid), chid };
+    // Seven plain devices leave one entry: an Emulated-ISM device needs two
+    // and is skipped, a later plain device takes it.
+    let mut devs: Vec<_> = (1..=7).map(dev).collect();
+    devs.push(dev(0xFFFF));
+    devs.push(dev(9));
+    let g = client_proposal(&devs).unwrap().smcd_v2_ext.unwrap().gid_chids;
+    let chids: Vec<u16> = g.iter().map(|e| e.chid).collect();
+    assert_eq!(chids, [1, 2, 3, 4, 5, 6, 7, 9]);
+    // A CHID is offered once; an Emulated-ISM device takes two entries.
+    let g = client_proposal(&[dev(0xFFFF), dev(3), dev(3)]).unwrap().smcd_v2_ext.unwrap().gid_chids;
+    let e: Vec<(u64, u16)> = g.iter().map(|e| (e.gid, e.chid)).collect();
+    assert_eq!(e, [(0xFFFF, 0xFFFF), (0xE0 + 0xFFFF, 0xFFFF), (3, 3)]);
+    // More than eight entries' worth: the first eight.
+    let many: Vec<_> = (1..=12).map(dev).collect();
+    assert_eq!(client_proposal(&many).unwrap().smcd_v2_ext.unwrap().gid_chids.len(), 8);
 }

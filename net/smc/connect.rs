@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The client's side after a non-blocking `connect()`: a work item waits for the TCP
+//! connection and runs the handshake (C: `smc_connect_work()`), so that no socket call of the
+//! application blocks on it. Until it is done the socket is neither readable nor writable;
+//! `poll` registers on [`Connecting::cv`], blocking calls wait for it.
+//!
+//! Locking: [`Connecting::outcome`] ("Connecting::outcome") is a leaf lock.
+
+use crate::{clc::DeclineReason, handshake, stats::NetStats};
+use kernel::{
+    bindings,
+    net::socket::KernelSocket,
+    new_mutex, new_poll_condvar, new_work,
+    prelude::*,
+    sync::{poll::PollCondVar, Arc, Mutex},
+    workqueue::{self, impl_has_work, Work, WorkItem},
+};
+
+/// `shutdown(2)`'s `SHUT_RDWR`.
+const SHUT_RDWR: i32 = 2;
+
+/// A client handshake under way in a work item.
+#[pin_data]
+pub(crate) struct Connecting {
+    clc: Arc<KernelSocket>,
+    stats: Arc<NetStats>,
+    /// `None` until the work item is done; then why the connection stays on TCP, or the
+    /// error that ended it (`None` inside: the TCP connection itself failed). Either error is
+    /// the CLC socket's then, for the application's calls to report.
+    #[pin]
+    outcome: Mutex<Option<Result<DeclineReason, Option<Error>>>>,
+    /// Notified when the work item is done.
+    #[pin]
+    cv: PollCondVar,
+    #[pin]
+    work: Work<Connecting>,
+}
+
+impl_has_work! {
+    impl HasWork<Connecting> for Connecting { self.work }
+}
+
+/// How a client handshake ended.
+pub(crate) type Outcome = Result<DeclineReason, Option<Error>>;
+
+impl Connecting {
+    /// The handshake of `clc`, to [`Connecting::start`] once its connect is under way.
+    pub(crate) fn new(clc: Arc<KernelSocket>, stats: Arc<NetStats>) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Connecting {
+                clc,
+                stats,
+                outcome <- new_mutex!(None, "Connecting::outcome"),
+                cv <- new_poll_condvar!("Connecting::cv"),
+                work <- new_work!("Connecting::work"),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Runs the handshake in a work item.
+    pub(crate) fn start(self: &Arc<Self>) {
+        let _ = workqueue::system_dfl().enqueue(self.clone());
+    }
+
+    /// Ends it without a handshake: the connect failed at once, with the CLC socket's error.
+    pub(crate) fn failed(&self) {
+        *self.outcome.lock() = Some(Err(None));
+        self.cv.notify_all();
+    }
+
+    /// The outcome, if the work item is done.
+    pub(crate) fn outcome(&self) -> Option<Outcome> {
+        *self.outcome.lock()
+    }
+
+    /// Waits until the work item is done (or a signal comes).
+    pub(crate) fn wait(&self) -> Result<Outcome> {
+        let mut g = self.outcome.lock();
+        loop {
+            if let Some(o) = *g {
+                return Ok(o);
+            }
+            if self.cv.wait_interruptible(&mut g) {
+                return Err(ERESTARTSYS);
+            }
+        }
+    }
+
+    /// What `poll` registers on to learn that the work item is done.
+    pub(crate) fn cv(&self) -> &PollCondVar {
+        &self.cv
+    }
+
+    /// Stops the handshake if it still runs (the socket closes) and waits for the work item.
+    pub(crate) fn cancel(&self) {
+        if self.outcome.lock().is_none() {
+            // Ends a wait for the TCP connection or for the peer's message.
+            let _ = self.clc.shutdown(SHUT_RDWR);
+        }
+        self.work.flush();
+    }
+}
+
+impl WorkItem for Connecting {
+    type Pointer = Arc<Connecting>;
+
+    fn run(this: Arc<Connecting>) {
+        let outcome = match this.clc.wait_connected(false) {
+            // `SO_SNDTIMEO` ran out first.
+            Err(e) if e == EAGAIN => Err(Some(ETIMEDOUT)),
+            Err(e) => Err(Some(e)),
+            Ok(()) => {
+                let state = u32::from(this.clc.sk_state());
+                if state == bindings::TCP_ESTABLISHED || state == bindings::TCP_CLOSE_WAIT {
+                    // A peer that does not answer within the CLC timeout: `ETIMEDOUT`.
+                    handshake::client(&this.clc)
+                        .map_err(|e| Some(if e == EAGAIN { ETIMEDOUT } else { e }))
+                } else {
+                    // Refused, reset or timed out: TCP's error, left for SO_ERROR.
+                    Err(None)
+                }
+            }
+        };
+        match outcome {
+            Ok(reason) => this.stats.client.fallback(reason),
+            Err(Some(e)) => {
+                this.stats.client.error();
+                // The connection is unusable: the application's next call and `SO_ERROR`
+                // report the error (C sets it on the SMC socket), the later calls fail.
+                this.clc.set_error(-e.to_errno());
+                let _ = this.clc.shutdown(SHUT_RDWR);
+            }
+            Err(None) => {}
+        }
+        *this.outcome.lock() = Some(outcome);
+        this.cv.notify_all();
+    }
+}

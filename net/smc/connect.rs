@@ -3,7 +3,7 @@
 //! The client's side after a non-blocking `connect()`: a work item waits for the TCP
 //! connection and runs the handshake (C: `smc_connect_work()`), so that no socket call of the
 //! application blocks on it. Until it is done the socket is neither readable nor writable;
-//! `poll` registers on [`Connecting::cv`], blocking calls wait for it.
+//! blocking calls wait on [`Connecting::cv`], pollers on the CLC socket, which its end wakes.
 //!
 //! Locking: [`Connecting::outcome`] ("Connecting::outcome") is a leaf lock.
 
@@ -11,9 +11,9 @@ use crate::{clc::DeclineReason, handshake, stats::NetStats};
 use kernel::{
     bindings,
     net::socket::KernelSocket,
-    new_mutex, new_poll_condvar, new_work,
+    new_condvar, new_mutex, new_work,
     prelude::*,
-    sync::{poll::PollCondVar, Arc, Mutex},
+    sync::{Arc, CondVar, Mutex},
     workqueue::{self, impl_has_work, Work, WorkItem},
 };
 
@@ -32,7 +32,7 @@ pub(crate) struct Connecting {
     outcome: Mutex<Option<Result<DeclineReason, Option<Error>>>>,
     /// Notified when the work item is done.
     #[pin]
-    cv: PollCondVar,
+    cv: CondVar,
     #[pin]
     work: Work<Connecting>,
 }
@@ -52,7 +52,7 @@ impl Connecting {
                 clc,
                 stats,
                 outcome <- new_mutex!(None, "Connecting::outcome"),
-                cv <- new_poll_condvar!("Connecting::cv"),
+                cv <- new_condvar!("Connecting::cv"),
                 work <- new_work!("Connecting::work"),
             }),
             GFP_KERNEL,
@@ -86,11 +86,6 @@ impl Connecting {
                 return Err(ERESTARTSYS);
             }
         }
-    }
-
-    /// What `poll` registers on to learn that the work item is done.
-    pub(crate) fn cv(&self) -> &PollCondVar {
-        &self.cv
     }
 
     /// Stops the handshake if it still runs (the socket closes) and waits for the work item.
@@ -136,5 +131,8 @@ impl WorkItem for Connecting {
         }
         *this.outcome.lock() = Some(outcome);
         this.cv.notify_all();
+        // Pollers wait on the CLC socket (epoll registered there once, maybe before the
+        // connect): they look again and find the socket writable now.
+        this.clc.wake_all();
     }
 }

@@ -332,15 +332,13 @@ impl Family for Smc {
             sock.set_error(clc.error());
             return if l.readable() { bindings::POLLIN | bindings::POLLRDNORM } else { 0 };
         }
-        if let Some(c) = smc.connecting() {
-            // Nothing to report until the handshake is done; its end wakes the poller.
-            args.register(c.cv());
-            // Done, or failed with its error on the CLC socket: reported below.
-            if matches!(settle(sock, false), Err(e) if e == EAGAIN) {
-                return 0;
-            }
-        }
+        // Registers on the CLC socket, which the end of the handshake wakes too.
         let mask = clc.poll(args);
+        // Nothing to report until the handshake is done; done, or failed with its error on
+        // the CLC socket, it is the CLC socket's mask.
+        if matches!(settle(sock, false), Err(e) if e == EAGAIN) {
+            return 0;
+        }
         sock.set_error(clc.error());
         mask
     }

@@ -5,8 +5,9 @@
 # dynamically linked) over our AF_SMC family through the LD_PRELOAD socket
 # mapper (smc_run, tools/smc-preload), server and client both mapped: the
 # programs' sockets are AF_SMC sockets of smc_rs (IPv4 and IPv6), which run
-# the CLC handshake and fall back to TCP (our client declines, NOSMCDEV;
-# our server counts PEERDECL); files cross intact both ways at once.
+# the CLC handshake and fall back to TCP (our client proposes without an EID,
+# our server declines NOUEID, our client counts PEERDECL, as C's would);
+# files cross intact both ways at once.
 set -u
 . "$EXTRA/checks.inc"
 port=7300
@@ -34,8 +35,8 @@ iperf_run iperf3-smc-rs smc_run -- -t 3
 
 sed 's/^/  smc_rs: /' $f
 # socat 2, nc 1, iperf3 2 (control and data): 5 connections each way.
-check rust-client-declined-nosmcdev sh -c "[ $(rsn clnt 0x03030000) -ge 5 ]"
-check rust-server-peerdecl sh -c "[ $(rsn srv 0x05000000) -ge 5 ]"
+check rust-client-peerdecl sh -c "[ $(rsn clnt 0x05000000) -ge 5 ]"
+check rust-server-declined-noueid sh -c "[ $(rsn srv 0x03030008) -ge 5 ]"
 check rust-no-handshake-errors sh -c "[ $(rsn srv hshake_err) -eq 0 ] && [ $(rsn clnt hshake_err) -eq 0 ]"
 check smc-rs-unload rmmod smc_rs
 exit $fails

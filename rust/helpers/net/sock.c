@@ -233,6 +233,18 @@ __rust_helper int rust_helper_kernel_wait_connected(struct socket *sock,
 	return err;
 }
 
+/* Wakes everyone waiting on the socket (as sock_def_wakeup() does). */
+__rust_helper void rust_helper_sk_wake_all(struct sock *sk)
+{
+	struct socket_wq *wq;
+
+	rcu_read_lock();
+	wq = rcu_dereference(sk->sk_wq);
+	if (skwq_has_sleeper(wq))
+		wake_up_interruptible_all(&wq->wait);
+	rcu_read_unlock();
+}
+
 __rust_helper unsigned int rust_helper_msghdr_flags(const struct msghdr *msg)
 {
 	return msg->msg_flags;

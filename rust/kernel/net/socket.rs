@@ -453,6 +453,13 @@ impl KernelSocket {
         to_result(unsafe { bindings::kernel_wait_connected(self.raw(), nonblock) })
     }
 
+    /// Wakes everyone waiting on the socket: blocked calls and pollers (`poll`, `select`,
+    /// `epoll`), which look at it again.
+    pub fn wake_all(&self) {
+        // SAFETY: `sk` is live.
+        unsafe { bindings::sk_wake_all(self.sk()) };
+    }
+
     /// Sets the socket's pending error (what its next call and `SO_ERROR` report), a positive
     /// errno.
     pub fn set_error(&self, err: i32) {

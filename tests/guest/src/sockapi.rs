@@ -1890,10 +1890,12 @@ fn sockopt_inherited(c: &Ctx) -> Res {
     ensure!(ka == 1, "accepted SO_KEEPALIVE {ka}, the listener's is 1");
     let (on, _) = os("get SO_LINGER", raw::get_linger(&s))?;
     ensure!(on == 1, "accepted SO_LINGER off, the listener's is on");
+    // As the listener reports it (rounded to the kernel's clock ticks).
+    let want = os("get SO_RCVTIMEO", raw::get_timeout(&l, libc::SO_RCVTIMEO))?;
     let t = os("get SO_RCVTIMEO", raw::get_timeout(&s, libc::SO_RCVTIMEO))?;
     ensure!(
-        t == rcvtimeo,
-        "accepted SO_RCVTIMEO {t:?}, the listener's is {rcvtimeo:?}"
+        t == want && t >= rcvtimeo,
+        "accepted SO_RCVTIMEO {t:?}, the listener's is {want:?} (set {rcvtimeo:?})"
     );
     // The client's own settings are untouched by the listener's.
     let ka = getint(&cl, libc::SOL_SOCKET, libc::SO_KEEPALIVE, "SO_KEEPALIVE")?;

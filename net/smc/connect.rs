@@ -64,6 +64,11 @@ impl Connecting {
         let _ = workqueue::system_dfl().enqueue(self.clone());
     }
 
+    /// Runs the handshake in the calling thread (a blocking `connect()`, as C's runs it).
+    pub(crate) fn run_here(&self) {
+        self.handshake();
+    }
+
     /// Ends it without a handshake: the connect failed at once, with the CLC socket's error.
     pub(crate) fn failed(&self) {
         *self.outcome.lock() = Some(Err(None));
@@ -102,15 +107,22 @@ impl WorkItem for Connecting {
     type Pointer = Arc<Connecting>;
 
     fn run(this: Arc<Connecting>) {
-        let outcome = match this.clc.wait_connected(false) {
+        this.handshake();
+    }
+}
+
+impl Connecting {
+    /// Waits for the TCP connection, runs the handshake, and publishes how it ended.
+    fn handshake(&self) {
+        let outcome = match self.clc.wait_connected(false) {
             // `SO_SNDTIMEO` ran out first.
             Err(e) if e == EAGAIN => Err(Some(ETIMEDOUT)),
             Err(e) => Err(Some(e)),
             Ok(()) => {
-                let state = u32::from(this.clc.sk_state());
+                let state = u32::from(self.clc.sk_state());
                 if state == bindings::TCP_ESTABLISHED || state == bindings::TCP_CLOSE_WAIT {
                     // A peer that does not answer within the CLC timeout: `ETIMEDOUT`.
-                    handshake::client(&this.clc)
+                    handshake::client(&self.clc)
                         .map_err(|e| Some(if e == EAGAIN { ETIMEDOUT } else { e }))
                 } else {
                     // Refused, reset or timed out: TCP's error, left for SO_ERROR.
@@ -119,20 +131,20 @@ impl WorkItem for Connecting {
             }
         };
         match outcome {
-            Ok(reason) => this.stats.client.fallback(reason),
+            Ok(reason) => self.stats.client.fallback(reason),
             Err(Some(e)) => {
-                this.stats.client.error();
+                self.stats.client.error();
                 // The connection is unusable: the application's next call and `SO_ERROR`
                 // report the error (C sets it on the SMC socket), the later calls fail.
-                this.clc.set_error(-e.to_errno());
-                let _ = this.clc.shutdown(SHUT_RDWR);
+                self.clc.set_error(-e.to_errno());
+                let _ = self.clc.shutdown(SHUT_RDWR);
             }
             Err(None) => {}
         }
-        *this.outcome.lock() = Some(outcome);
-        this.cv.notify_all();
+        *self.outcome.lock() = Some(outcome);
+        self.cv.notify_all();
         // Pollers wait on the CLC socket (epoll registered there once, maybe before the
         // connect): they look again and find the socket writable now.
-        this.clc.wake_all();
+        self.clc.wake_all();
     }
 }

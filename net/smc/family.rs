@@ -258,6 +258,8 @@ impl Family for Smc {
             return smc.clc.connect(addr, flags);
         };
         match smc.clc.connect(addr, flags) {
+            // A blocking connect runs the handshake itself, as C's does.
+            Ok(()) if !nonblock => c.run_here(),
             Ok(()) => c.start(),
             // Under way (non-blocking, `SO_SNDTIMEO` ran out, or a signal): the work item
             // takes over.

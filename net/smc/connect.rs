@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The client's side after a non-blocking `connect()`: a work item waits for the TCP
-//! connection and runs the handshake (C: `smc_connect_work()`), so that no socket call of the
-//! application blocks on it. Until it is done the socket is neither readable nor writable;
+//! The client's side of the handshake: after a non-blocking `connect()` a work item waits for
+//! the TCP connection and runs it (C: `smc_connect_work()`), so that no socket call of the
+//! application blocks on it; a blocking `connect()` runs it in its own thread. Until it is done the socket is neither readable nor writable;
 //! blocking calls wait on [`Connecting::cv`], pollers on the CLC socket, which its end wakes.
 //!
 //! Locking: [`Connecting::outcome`] ("Connecting::outcome") is a leaf lock.

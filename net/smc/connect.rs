@@ -61,7 +61,7 @@ impl Connecting {
 
     /// Runs the handshake in a work item.
     pub(crate) fn start(self: &Arc<Self>) {
-        let _ = workqueue::system_dfl().enqueue(self.clone());
+        let _ = workqueue::system_percpu().enqueue(self.clone());
     }
 
     /// Runs the handshake in the calling thread (a blocking `connect()`, as C's runs it).

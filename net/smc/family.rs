@@ -284,15 +284,17 @@ impl Family for Smc {
         let fresh = if smc.listening.load(Ordering::Acquire) {
             None
         } else {
-            Some(Listener::new(smc.clc.clone(), smc.stats.clone(), backlog)?)
+            let l = Listener::new(smc.clc.clone(), smc.stats.clone(), backlog)?;
+            let hook = l.prepare_hook()?;
+            Some((l, hook))
         };
         let mut role = smc.role.lock();
         match *role {
             Role::Init => {
-                let l = fresh.ok_or(EINVAL)?;
+                let (l, hook) = fresh.ok_or(EINVAL)?;
                 smc.clc.request_smc_option();
                 smc.clc.listen(backlog)?;
-                l.start();
+                l.start(hook)?;
                 *role = Role::Listener(l);
                 smc.listening.store(true, Ordering::Release);
             }
@@ -353,7 +355,12 @@ impl Family for Smc {
         let smc = sock.state();
         // Before the handshake is done the socket is not connected yet (as in C).
         settle(sock, false).map_err(|_| ENOTCONN)?;
-        smc.clc.shutdown(how)
+        smc.clc.shutdown(how)?;
+        if let Some(l) = smc.listener() {
+            // A listening CLC socket stops listening, which its hook does not report.
+            l.kick();
+        }
+        Ok(())
     }
 
     fn setsockopt(sock: &Sock<Self>, level: i32, name: i32, val: &OptIn<'_>) -> Result {

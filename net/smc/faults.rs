@@ -15,6 +15,10 @@
 //! intact both ways), an Accept (the client declines it and falls back), bytes that are no CLC
 //! message (the connection fails with `EPROTO`), or nothing (it fails after the CLC timeout,
 //! 6 s); a client closed with its handshake in flight closes at once.
+//!
+//! And the data-ready hook the listeners use (`kernel::net::socket::DataReadyHook`), on a
+//! plain TCP listener: it sees new connections (after the socket's own callback, which
+//! still wakes `accept()`), a socket takes one hook only, and once dropped it sees nothing.
 
 #[kernel::macros::kunit_tests(smc_rs_faults)]
 mod tests {
@@ -22,10 +26,12 @@ mod tests {
         clc::{self, Decline, DeclineReason, Header, Message},
         stats,
     };
+    use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
     use kernel::{
         bindings,
-        net::socket::{KernelSocket, Net, SockAddr},
+        net::socket::{DataReady, DataReadyHook, KernelSocket, Net, SockAddr},
         prelude::*,
+        sync::Arc,
         time::{delay::fsleep, msecs_to_jiffies, Delta, Instant, Monotonic},
     };
 
@@ -161,6 +167,40 @@ mod tests {
             n += 1;
         }
         n
+    }
+
+    /// Counts the calls of its hook.
+    struct Count(AtomicU32);
+
+    impl DataReady for Count {
+        fn data_ready(this: &Arc<Self>) {
+            this.0.fetch_add(1, Relaxed);
+        }
+    }
+
+    #[test]
+    fn data_ready_hook_sees_connections_until_dropped() -> Result {
+        let l = Arc::new(tcp_server(7912)?, GFP_KERNEL)?;
+        let count = Arc::new(Count(AtomicU32::new(0)), GFP_KERNEL)?;
+        let hook = DataReadyHook::new(l.clone(), count.clone())?;
+        let second = DataReadyHook::new(l.clone(), count.clone());
+        let busy = matches!(second, Err(e) if e == EBUSY);
+        let _c1 = client(7912)?;
+        // Woken by the socket's own callback, which the hook calls first.
+        let _a1 = l.accept(0)?;
+        let start = Instant::<Monotonic>::now();
+        while count.0.load(Relaxed) == 0 && start.elapsed() < Delta::from_millis(1000) {
+            fsleep(Delta::from_millis(10));
+        }
+        let seen = count.0.load(Relaxed);
+        drop(hook);
+        let _c2 = client(7912)?;
+        let _a2 = l.accept(0)?;
+        let after = count.0.load(Relaxed);
+        assert!(busy);
+        assert!(seen >= 1);
+        assert_eq!(after, seen);
+        Ok(())
     }
 
     #[test]

@@ -3,8 +3,11 @@
 //! The server side: a listening SMC socket runs the CLC handshake of each new connection
 //! before `accept()` returns it, without letting one slow client hold up the others.
 //!
-//! - [`Listener`]'s work item (on `system_long`) accepts TCP connections from the listening
-//!   CLC socket, blocking, and starts a [`Conn`] work item (on `system_dfl`) for each.
+//! - When the listening CLC socket signals a new connection (its data-ready callback, a
+//!   [`DataReadyHook`]), [`Listener`]'s work item is queued (C: `smc_clcsock_data_ready()`).
+//!   It accepts, without blocking, every connection TCP has ready and starts a [`Conn`] work
+//!   item for each. No thread waits on a listener: the work item runs when there is
+//!   something to accept, on the CPU that got the connection, as C's `smc_tcp_listen_work()`.
 //! - A [`Conn`] runs the server's handshake (bounded by the CLC timeout) and puts the
 //!   connection on the listener's ready queue, or drops it if the handshake failed.
 //! - `accept()` takes from the ready queue, waiting on [`Listener::cv`]; `poll` registers on
@@ -15,19 +18,26 @@
 //!   socket (which keeps the module loaded), and a handshake that ends after the close drops
 //!   its connection instead of queueing it (the C implementation had a use-after-free there).
 //!
+//! Work items go on the per-CPU `system_percpu` queue, as C's go on its per-CPU `smc_tcp_ls_wq`
+//! and `smc_hs_wq`: a connection's handshake runs on the CPU its listener work ran on.
+//!
 //! Backpressure: at most [`Listener::capacity`] connections are in a handshake or ready at
-//! once (the listen backlog, within bounds); beyond that the listener work waits and new
-//! connections wait in the CLC socket's own accept queue, as with TCP.
+//! once (the listen backlog, within bounds); beyond that the listener work pauses (until
+//! `accept()` or a failed handshake makes room) and new connections wait in the CLC socket's
+//! own accept queue, as with TCP.
 //!
 //! Locking: [`Listener::queue`] ("Listener::queue") protects [`Queue`]. Nothing else is taken
 //! while it is held and nothing is allocated under it: the vectors are sized when the
-//! listener is made and only ever hold up to their capacity.
+//! listener is made and only ever hold up to their capacity. The data-ready hook runs in
+//! atomic context and takes no lock of ours: it only queues the listener work, which looks at
+//! [`Queue`] when it runs.
 
 use crate::{clc::DeclineReason, handshake, stats};
 use core::mem;
 use kernel::{
     alloc::KVVec,
-    net::socket::KernelSocket,
+    bindings,
+    net::socket::{DataReady, DataReadyHook, KernelSocket, PreparedHook},
     new_mutex, new_poll_condvar, new_work,
     prelude::*,
     sync::{poll::PollCondVar, Arc, CondVarTimeoutResult, Mutex},
@@ -55,8 +65,14 @@ pub(crate) struct Ready {
 struct Queue {
     /// The listener was closed: nothing may be queued any more.
     closing: bool,
-    /// The listener work has stopped (the CLC socket stopped listening, or closing).
+    /// The CLC socket stopped listening (shut down or closed): `accept()` fails.
     stopped: bool,
+    /// The listener work found no room and stopped accepting: the next one to make room
+    /// queues it again.
+    paused: bool,
+    /// Queues the listener work when the CLC socket has a connection to accept (taken out
+    /// and dropped by [`Listener::close`], which ends the cycle of references it makes).
+    hook: Option<DataReadyHook<Listener>>,
     /// Connections in a handshake.
     inflight: KVVec<Arc<Conn>>,
     /// Connections ready for `accept()`, oldest first.
@@ -103,7 +119,14 @@ impl Listener {
                 stats,
                 capacity,
                 queue <- new_mutex!(
-                    Queue { closing: false, stopped: false, inflight, ready },
+                    Queue {
+                        closing: false,
+                        stopped: false,
+                        paused: false,
+                        hook: None,
+                        inflight,
+                        ready
+                    },
                     "Listener::queue"
                 ),
                 cv <- new_poll_condvar!("Listener::cv"),
@@ -114,22 +137,52 @@ impl Listener {
         Ok(this)
     }
 
-    /// Starts accepting connections, once `clc` listens.
-    pub(crate) fn start(self: &Arc<Self>) {
-        // Cannot fail: the work item was never queued.
-        let _ = workqueue::system_long().enqueue(self.clone());
+    /// The hook that will queue the listener work, for [`Listener::start`] (made apart so
+    /// that starting allocates nothing).
+    pub(crate) fn prepare_hook(self: &Arc<Self>) -> Result<PreparedHook<Listener>> {
+        DataReadyHook::prepare(self.clone())
+    }
+
+    /// Starts accepting connections, once `clc` listens: installs `hook` on it.
+    pub(crate) fn start(self: &Arc<Self>, hook: PreparedHook<Listener>) -> Result {
+        let hook = hook.install(self.clc.clone())?;
+        self.queue.lock().hook = Some(hook);
+        // For connections that came before the hook was in place.
+        self.queue_work();
+        Ok(())
+    }
+
+    /// Queues the listener work (unless it is queued already).
+    fn queue_work(self: &Arc<Self>) {
+        let _ = workqueue::system_percpu().enqueue(self.clone());
+    }
+
+    /// Makes the listener work look at the CLC socket again: after a `shutdown()` (which does
+    /// not signal data) it finds it no longer listens.
+    pub(crate) fn kick(self: &Arc<Self>) {
+        self.queue_work();
+    }
+
+    /// Room was made in `q`: resumes a paused listener work.
+    fn room_made(self: &Arc<Self>, q: &mut Queue) {
+        if q.paused && !q.closing {
+            q.paused = false;
+            self.queue_work();
+        }
     }
 
     /// Takes the oldest ready connection, waiting (unless `nonblock`) up to `timeout`
     /// jiffies (`None`: no limit) or until a signal.
-    pub(crate) fn accept(&self, nonblock: bool, mut timeout: Option<Jiffies>) -> Result<Ready> {
+    pub(crate) fn accept(
+        self: &Arc<Self>,
+        nonblock: bool,
+        mut timeout: Option<Jiffies>,
+    ) -> Result<Ready> {
         let mut q = self.queue.lock();
         loop {
             if !q.ready.is_empty() {
                 let r = q.ready.remove(0).map_err(|_| EINVAL)?;
-                drop(q);
-                // There is room for another connection now.
-                self.cv.notify_all();
+                self.room_made(&mut q);
                 return Ok(r);
             }
             if q.closing || q.stopped {
@@ -168,14 +221,15 @@ impl Listener {
     /// Stops the listener: after it returns no work item of it runs, and the connections it
     /// held are closed.
     pub(crate) fn close(&self) {
-        let (inflight, ready) = {
+        let (hook, inflight, ready) = {
             let mut q = self.queue.lock();
             q.closing = true;
-            (mem::take(&mut q.inflight), mem::take(&mut q.ready))
+            (q.hook.take(), mem::take(&mut q.inflight), mem::take(&mut q.ready))
         };
+        // No more queueing of the listener work from the socket once this is gone.
+        drop(hook);
         self.cv.notify_all();
-        // Wakes the listener work from `accept()` (the socket stops listening) and every
-        // handshake from its receive.
+        // The socket stops listening; every handshake wakes from its receive.
         let _ = self.clc.shutdown(SHUT_RDWR);
         for c in inflight.iter() {
             let _ = c.clc.shutdown(SHUT_RDWR);
@@ -189,14 +243,18 @@ impl Listener {
         drop(inflight);
     }
 
-    /// Waits for room for one more connection; false if the listener is closing.
-    fn wait_for_room(&self) -> bool {
+    /// Whether the listener work may accept one more connection; if not, it stops (paused
+    /// when there is no room, until some is made).
+    fn may_accept(&self) -> bool {
         let mut q = self.queue.lock();
-        while !q.closing && q.inflight.len() + q.ready.len() >= self.capacity {
-            // Interruptible so that a long wait is not a hung task; work items get no signals.
-            let _ = self.cv.wait_interruptible(&mut q);
+        if q.closing || q.stopped {
+            return false;
         }
-        !q.closing
+        if q.inflight.len() + q.ready.len() >= self.capacity {
+            q.paused = true;
+            return false;
+        }
+        true
     }
 
     /// Waits [`BACK_OFF_MS`], or less if the listener closes.
@@ -228,17 +286,17 @@ impl Listener {
             if q.closing {
                 return false;
             }
-            // Room was made by `wait_for_room()`, and only this work item adds.
+            // Room was seen by `may_accept()`, and only this work item adds.
             if q.inflight.push_within_capacity(conn.clone()).is_err() {
                 return true;
             }
         }
-        let _ = workqueue::system_dfl().enqueue(conn);
+        let _ = workqueue::system_percpu().enqueue(conn);
         true
     }
 
     /// A handshake ended: queues its connection for `accept()` or drops it.
-    fn finish(&self, conn: &Arc<Conn>, outcome: Result<DeclineReason>) {
+    fn finish(self: &Arc<Self>, conn: &Arc<Conn>, outcome: Result<DeclineReason>) {
         let mut q = self.queue.lock();
         if let Some(i) = q.inflight.iter().position(|c| Arc::ptr_eq(c, conn)) {
             let _ = q.inflight.remove(i);
@@ -250,6 +308,9 @@ impl Listener {
                 .is_ok(),
             _ => false,
         };
+        if !queued {
+            self.room_made(&mut q);
+        }
         drop(q);
         self.cv.notify_all();
         match outcome {
@@ -259,28 +320,41 @@ impl Listener {
     }
 }
 
+impl DataReady for Listener {
+    fn data_ready(this: &Arc<Listener>) {
+        // Nothing else here (atomic context): the work item looks at the queue.
+        this.queue_work();
+    }
+}
+
 impl WorkItem for Listener {
     type Pointer = Arc<Listener>;
 
+    /// Accepts what TCP has ready, then returns: the hook queues it again for the next
+    /// connection (one that comes while it runs queues it for another run).
     fn run(this: Arc<Listener>) {
-        while this.wait_for_room() {
-            match this.clc.accept(0) {
+        while this.may_accept() {
+            match this.clc.accept(bindings::O_NONBLOCK as i32) {
                 Ok(clc) => {
                     if !this.start_handshake(clc) {
-                        break;
+                        return;
                     }
                 }
+                // Nothing more to accept for now.
+                Err(e) if e == EAGAIN => return,
                 // The peer went before we took the connection: go on.
-                Err(e) if e == ECONNABORTED || e == EAGAIN => continue,
+                Err(e) if e == ECONNABORTED => continue,
                 // Memory is short: go on after a pause, so that a shortage that lasts does
                 // not keep a CPU busy.
                 Err(e) if e == ENOMEM || e == ENOBUFS => this.back_off(),
                 // The CLC socket no longer listens (closed or shut down).
-                Err(_) => break,
+                Err(_) => {
+                    this.queue.lock().stopped = true;
+                    this.cv.notify_all();
+                    return;
+                }
             }
         }
-        this.queue.lock().stopped = true;
-        this.cv.notify_all();
     }
 }
 

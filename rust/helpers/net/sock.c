@@ -42,6 +42,8 @@ __rust_helper void rust_helper_sk_set_protocol(struct sock *sk, u16 protocol)
 #include <net/tcp.h>
 #include <net/netns/generic.h>
 
+#include "sock_hook.h"
+
 #ifdef CONFIG_NET
 
 __rust_helper struct net *rust_helper_sock_net(const struct sock *sk)
@@ -268,6 +270,85 @@ __rust_helper long rust_helper_sk_swap_rcvtimeo(struct sock *sk, long timeo)
 
 	WRITE_ONCE(sk->sk_rcvtimeo, timeo);
 	return old;
+}
+
+/*
+ * Data-ready hooks (struct rust_sk_data_ready, sock_hook.h).
+ *
+ * The hook is sk_user_data, with SK_USER_DATA_NOCOPY: the sockets a hooked
+ * listener clones for its new connections do not inherit it (they inherit
+ * rust_sk_data_ready_dispatch() as their callback, which does nothing without a hook,
+ * until sk_data_ready_inherit() gives them their own back at accept time).
+ * sk_callback_lock orders the hook's users: the dispatcher runs it with
+ * the lock held for reading, sk_data_ready_unhook() takes the lock for writing,
+ * so once it returns no call of the hook runs or will run, and its memory may
+ * go at once.
+ */
+/*
+ * Not static, not inline: the callback's address is one function in vmlinux,
+ * which helpers inlined elsewhere compare against, and which sockets may keep
+ * after the module that hooked them is gone.
+ */
+void rust_sk_data_ready_dispatch(struct sock *sk)
+{
+	struct rust_sk_data_ready *hook;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	rcu_read_lock();
+	hook = __rcu_dereference_sk_user_data_with_flags(sk, SK_USER_DATA_NOCOPY);
+	rcu_read_unlock();
+	if (hook) {
+		hook->orig(sk);
+		hook->func(hook);
+	}
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+/* Returns 0, or -EBUSY if the socket has user data (another user's) already. */
+__rust_helper int rust_helper_sk_data_ready_hook(struct sock *sk,
+						 struct rust_sk_data_ready *hook)
+{
+	int ret = 0;
+
+	write_lock_bh(&sk->sk_callback_lock);
+	if (rcu_access_pointer(sk->sk_user_data)) {
+		ret = -EBUSY;
+	} else {
+		hook->orig = sk->sk_data_ready;
+		__rcu_assign_sk_user_data_with_flags(sk, hook, SK_USER_DATA_NOCOPY);
+		WRITE_ONCE(sk->sk_data_ready, rust_sk_data_ready_dispatch);
+	}
+	write_unlock_bh(&sk->sk_callback_lock);
+	return ret;
+}
+
+__rust_helper void rust_helper_sk_data_ready_unhook(struct sock *sk,
+						    struct rust_sk_data_ready *hook)
+{
+	write_lock_bh(&sk->sk_callback_lock);
+	WRITE_ONCE(sk->sk_data_ready, hook->orig);
+	rcu_assign_sk_user_data(sk, NULL);
+	write_unlock_bh(&sk->sk_callback_lock);
+}
+
+/*
+ * @child was just accepted from @listener: if it inherited the hook's
+ * callback, gives it the listener's own (the one the hook calls, or the
+ * listener's callback if it was unhooked since).
+ */
+__rust_helper void rust_helper_sk_data_ready_inherit(struct sock *listener,
+						     struct sock *child)
+{
+	struct rust_sk_data_ready *hook;
+
+	if (READ_ONCE(child->sk_data_ready) != rust_sk_data_ready_dispatch)
+		return;
+	read_lock_bh(&listener->sk_callback_lock);
+	rcu_read_lock();
+	hook = __rcu_dereference_sk_user_data_with_flags(listener, SK_USER_DATA_NOCOPY);
+	rcu_read_unlock();
+	WRITE_ONCE(child->sk_data_ready, hook ? hook->orig : listener->sk_data_ready);
+	read_unlock_bh(&listener->sk_callback_lock);
 }
 
 #endif

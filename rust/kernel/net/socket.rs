@@ -15,7 +15,10 @@ use crate::{
     error::{to_result, Error},
     fs::File,
     prelude::*,
-    sync::poll::{PollCondVar, PollTable},
+    sync::{
+        poll::{PollCondVar, PollTable},
+        Arc,
+    },
     types::Opaque,
     uaccess::{UserPtr, UserSlice},
 };
@@ -322,7 +325,12 @@ impl KernelSocket {
         // SAFETY: The socket is live; `new` is writable.
         to_result(unsafe { bindings::kernel_accept(self.raw(), &mut new, flags) })?;
         // INVARIANT: `kernel_accept()` set `ops` and `sk` of the socket it returns.
-        Ok(KernelSocket { sock: NonNull::new(new).ok_or(ENOMEM)? })
+        let new = KernelSocket { sock: NonNull::new(new).ok_or(ENOMEM)? };
+        // A connection of a listener with a [`DataReadyHook`] was cloned with the hook's
+        // callback: it gets the listener's own.
+        // SAFETY: Both sockets are live; `new` is not yet seen by anyone else.
+        unsafe { bindings::sk_data_ready_inherit(self.sk(), new.sk()) };
+        Ok(new)
     }
 
     /// `getsockname()` (`peer` false) or `getpeername()`: the address length.
@@ -484,6 +492,111 @@ impl Drop for KernelSocket {
     fn drop(&mut self) {
         // SAFETY: Owned (type invariant) and not used again.
         unsafe { bindings::sock_release(self.raw()) };
+    }
+}
+
+/// What a [`DataReadyHook`] calls.
+pub trait DataReady: Send + Sync {
+    /// The socket signalled new data (a listening socket: a new connection to accept).
+    ///
+    /// Called in atomic context (from the network stack, often in softirq), after the
+    /// socket's own callback and with the socket's callback lock held for reading: it must
+    /// not sleep, and should only note the event or queue work. The hook keeps `this` alive
+    /// during the call, so a clone of it may be dropped here.
+    fn data_ready(this: &Arc<Self>);
+}
+
+/// What a hook installs as the socket's user data: `raw` first, so that the C dispatcher's
+/// pointer is one to the whole.
+#[repr(C)]
+struct HookData<T> {
+    raw: bindings::rust_sk_data_ready,
+    target: Arc<T>,
+}
+
+/// Calls [`DataReady::data_ready`] of a target each time a kernel socket signals new data
+/// (its `sk_data_ready` callback), until dropped: what a protocol layered on TCP uses to
+/// learn of new connections or data without a thread blocked on the socket.
+///
+/// The hook takes the socket's user data (`sk_user_data`): a socket has at most one. The
+/// connections a hooked listener accepts do not inherit it ([`KernelSocket::accept`] gives
+/// them the listener's own callback).
+///
+/// The hook holds a reference to its target: a target that owns its hook must drop it (to
+/// break the cycle), as a listener does when it closes.
+///
+/// # Invariants
+///
+/// `data` comes from [`KBox::into_raw`] and is the user data of `sock`'s `struct sock`, with
+/// the dispatcher of `rust/helpers/net/sock.c` as its `sk_data_ready`, for as long as `self`
+/// lives.
+pub struct DataReadyHook<T: DataReady> {
+    sock: Arc<KernelSocket>,
+    data: NonNull<HookData<T>>,
+}
+
+// SAFETY: The hook owns an `Arc<T>` and an `Arc<KernelSocket>` (both `Send`, `T` being
+// `Send + Sync`); `data` is only freed by `drop`, on whichever thread.
+unsafe impl<T: DataReady> Send for DataReadyHook<T> {}
+// SAFETY: `&self` gives access to nothing (no method reads `data`).
+unsafe impl<T: DataReady> Sync for DataReadyHook<T> {}
+
+/// A [`DataReadyHook`] made but not installed ([`DataReadyHook::prepare`]): installing it
+/// allocates nothing, so it may be done under a lock.
+pub struct PreparedHook<T: DataReady>(KBox<HookData<T>>);
+
+impl<T: DataReady> PreparedHook<T> {
+    /// Hooks the target to `sock`; fails with `EBUSY` if the socket has user data already.
+    pub fn install(self, sock: Arc<KernelSocket>) -> Result<DataReadyHook<T>> {
+        let data = KBox::into_raw(self.0);
+        // SAFETY: `sock` is live; `data` is valid, and stays so until `drop` unhooks it (or
+        // below, if hooking failed).
+        let ret = unsafe { bindings::sk_data_ready_hook(sock.sk(), data.cast()) };
+        if ret != 0 {
+            // SAFETY: Not hooked: `data` is ours alone again.
+            drop(unsafe { KBox::from_raw(data) });
+            return Err(Error::from_errno(ret));
+        }
+        // INVARIANT: Hooked above; `data` is not null (it came from a box).
+        Ok(DataReadyHook { sock, data: NonNull::new(data).ok_or(EINVAL)? })
+    }
+}
+
+impl<T: DataReady> DataReadyHook<T> {
+    /// Hooks `target` to `sock`; fails with `EBUSY` if the socket has user data already.
+    pub fn new(sock: Arc<KernelSocket>, target: Arc<T>) -> Result<Self> {
+        Self::prepare(target)?.install(sock)
+    }
+
+    /// Makes a hook for `target`, to install later.
+    pub fn prepare(target: Arc<T>) -> Result<PreparedHook<T>> {
+        let raw = bindings::rust_sk_data_ready { orig: None, func: Some(Self::call) };
+        Ok(PreparedHook(KBox::new(HookData { raw, target }, GFP_KERNEL)?))
+    }
+
+    /// The C dispatcher's call of the hook.
+    ///
+    /// # Safety
+    ///
+    /// `raw` is the `raw` field of a hooked [`HookData<T>`], and the socket's callback lock is
+    /// held for reading (so the hook is not dropped during the call).
+    unsafe extern "C" fn call(raw: *mut bindings::rust_sk_data_ready) {
+        // SAFETY: `raw` is the first field of a `repr(C)` `HookData<T>` that stays live during
+        // the call (the function's safety requirements).
+        let data = unsafe { &*raw.cast::<HookData<T>>() };
+        T::data_ready(&data.target);
+    }
+}
+
+impl<T: DataReady> Drop for DataReadyHook<T> {
+    fn drop(&mut self) {
+        let data = self.data.as_ptr();
+        // SAFETY: `data` is hooked to the live `sock` (type invariant). Once this returns the
+        // dispatcher no longer uses it: unhooking takes the callback lock for writing, which
+        // every call of the hook holds for reading.
+        unsafe { bindings::sk_data_ready_unhook(self.sock.sk(), data.cast()) };
+        // SAFETY: Unhooked: nothing else refers to `data`, which came from `KBox::into_raw`.
+        drop(unsafe { KBox::from_raw(data) });
     }
 }
 

@@ -293,8 +293,11 @@ impl Family for Smc {
             Role::Init => {
                 let (l, hook) = fresh.ok_or(EINVAL)?;
                 smc.clc.request_smc_option();
+                // Before the socket listens, so that it sees every connection; dropped
+                // (uninstalled) if the socket cannot listen.
+                let hook = hook.install(smc.clc.clone())?;
                 smc.clc.listen(backlog)?;
-                l.start(hook)?;
+                l.start(hook);
                 *role = Role::Listener(l);
                 smc.listening.store(true, Ordering::Release);
             }

@@ -137,19 +137,16 @@ impl Listener {
         Ok(this)
     }
 
-    /// The hook that will queue the listener work, for [`Listener::start`] (made apart so
-    /// that starting allocates nothing).
+    /// The hook that will queue the listener work, made apart so that installing it
+    /// allocates nothing. To install on the CLC socket before it listens (so that it sees
+    /// every connection), then to hand to [`Listener::start`].
     pub(crate) fn prepare_hook(self: &Arc<Self>) -> Result<PreparedHook<Listener>> {
         DataReadyHook::prepare(self.clone())
     }
 
-    /// Starts accepting connections, once `clc` listens: installs `hook` on it.
-    pub(crate) fn start(self: &Arc<Self>, hook: PreparedHook<Listener>) -> Result {
-        let hook = hook.install(self.clc.clone())?;
+    /// Starts accepting connections, once `clc` listens with `hook` installed.
+    pub(crate) fn start(&self, hook: DataReadyHook<Listener>) {
         self.queue.lock().hook = Some(hook);
-        // For connections that came before the hook was in place.
-        self.queue_work();
-        Ok(())
     }
 
     /// Queues the listener work (unless it is queued already).

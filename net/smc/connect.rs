@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The client's side of the handshake: after a non-blocking `connect()` a work item waits for
-//! the TCP connection and runs it (C: `smc_connect_work()`), so that no socket call of the
-//! application blocks on it; a blocking `connect()` runs it in its own thread. Until it is done the socket is neither readable nor writable;
-//! blocking calls wait on [`Connecting::cv`], pollers on the CLC socket, which its end wakes.
+//! The client's side of the handshake: after a non-blocking `connect()` a work item (on the
+//! per-CPU `system_percpu` queue, as C's on `smc_hs_wq`) waits for the TCP connection and runs
+//! it (C: `smc_connect_work()`), so that no socket call of the application blocks on it; a
+//! blocking `connect()` runs it in its own thread. Until it is done the socket is neither
+//! readable nor writable; blocking calls wait on [`Connecting::cv`], pollers on the CLC
+//! socket, which its end wakes.
 //!
 //! Locking: [`Connecting::outcome`] ("Connecting::outcome") is a leaf lock.
 
@@ -29,7 +31,7 @@ pub(crate) struct Connecting {
     /// error that ended it (`None` inside: the TCP connection itself failed). Either error is
     /// the CLC socket's then, for the application's calls to report.
     #[pin]
-    outcome: Mutex<Option<Result<DeclineReason, Option<Error>>>>,
+    outcome: Mutex<Option<Outcome>>,
     /// Notified when the work item is done.
     #[pin]
     cv: CondVar,
@@ -101,17 +103,7 @@ impl Connecting {
         }
         self.work.flush();
     }
-}
 
-impl WorkItem for Connecting {
-    type Pointer = Arc<Connecting>;
-
-    fn run(this: Arc<Connecting>) {
-        this.handshake();
-    }
-}
-
-impl Connecting {
     /// Waits for the TCP connection, runs the handshake, and publishes how it ended.
     fn handshake(&self) {
         let outcome = match self.clc.wait_connected(false) {
@@ -148,3 +140,12 @@ impl Connecting {
         self.clc.wake_all();
     }
 }
+
+impl WorkItem for Connecting {
+    type Pointer = Arc<Connecting>;
+
+    fn run(this: Arc<Connecting>) {
+        this.handshake();
+    }
+}
+

@@ -32,8 +32,12 @@
 #   BENCH_SECS        measured seconds per point
 #   BENCH_WARMUP      warm-up seconds per point
 #   BENCH_UEID        the user EID the SMC-D transports set on both sides
-#   BENCH_REPEAT      rounds of the whole matrix (of each phase)
-#   BENCH_PHASES      the phases (see above); empty: one phase
+#   BENCH_REPEAT      rounds of the whole matrix (of each pass of a phase)
+#   BENCH_PHASES      the phases (see above); empty: one phase. A phase
+#                     named again is another pass of it, whose rounds are
+#                     numbered after those of its earlier passes (scripts/
+#                     bench alternates the phases this way, one round a
+#                     pass, so that both modules are measured close in time)
 # Points run interleaved (for each round, profile and count, every
 # transport of the phase; in every other round in reverse order), so that
 # a transport and its TCP baseline are measured close in time on a machine
@@ -325,14 +329,16 @@ run_point() {
 	fi
 }
 
-# The matrix, run by the client side. $1: the transports both sides have.
+# The matrix, run by the client side. $1: the transports both sides have;
+# $2: the number of its first round (default 1).
 run_matrix() {
 	rev=
 	for t in $1; do rev="$t $rev"; done
 	rc=0
 	wait_s=300 # the first point waits for the host's servers
-	round=1
-	while [ $round -le "$BENCH_REPEAT" ]; do
+	round=${2:-1}
+	last=$((round + BENCH_REPEAT - 1))
+	while [ $round -le $last ]; do
 		order=$1
 		[ $((round % 2)) -eq 0 ] && order=$rev
 		for p in $BENCH_PROFILES; do
@@ -355,6 +361,11 @@ set -- $BENCH_PHASES
 multi=
 [ $# -gt 1 ] && multi=1
 phase_transports() { echo "${1#*=}" | tr , ' '; }
+# Sets $first: the first round of this pass of phase $1 (numbered after the
+# rounds of its earlier passes).
+first_round() {
+	eval "passes_$1=\$((\${passes_$1:-0} + 1)); first=\$(((passes_$1 - 1) * BENCH_REPEAT + 1))"
+}
 
 # The host's (server side's) view of a phase with the C smc, before its
 # module goes (host.log).
@@ -376,7 +387,8 @@ if [ -z "$PEER_IP" ]; then
 		[ -n "$multi" ] && say "phase $phase"
 		setup_phase "$(phase_transports "$ph")"
 		start_servers
-		run_matrix "$ready" || status=1
+		first_round "$phase"
+		run_matrix "$ready" "$first" || status=1
 		stop_servers
 		end_phase "$ready" || status=1
 	done
@@ -440,7 +452,8 @@ guest)
 		done
 		[ -n "$fabric" ] && say "both VMs on fabric $fabric"
 		say "running transports${multi:+ (phase $phase)}:$both"
-		run_matrix "${both# }" || status=1
+		first_round "$phase"
+		run_matrix "${both# }" "$first" || status=1
 		end_phase "$ready" || status=1
 		i=0
 		until echo "guest-done $phase" | nc -w 5 "$PEER_IP" 7000 2>/dev/null; do

@@ -148,4 +148,3 @@ impl WorkItem for Connecting {
         this.handshake();
     }
 }
-

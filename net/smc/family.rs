@@ -361,7 +361,7 @@ impl Family for Smc {
         smc.clc.shutdown(how)?;
         if let Some(l) = smc.listener() {
             // A listening CLC socket stops listening, which its hook does not report.
-            l.kick();
+            l.queue_work();
         }
         Ok(())
     }

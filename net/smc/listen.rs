@@ -149,15 +149,10 @@ impl Listener {
         self.queue.lock().hook = Some(hook);
     }
 
-    /// Queues the listener work (unless it is queued already).
-    fn queue_work(self: &Arc<Self>) {
+    /// Queues the listener work (unless it is queued already), which looks at the CLC socket
+    /// again: also after a `shutdown()`, which the hook does not see.
+    pub(crate) fn queue_work(self: &Arc<Self>) {
         let _ = workqueue::system_percpu().enqueue(self.clone());
-    }
-
-    /// Makes the listener work look at the CLC socket again: after a `shutdown()` (which does
-    /// not signal data) it finds it no longer listens.
-    pub(crate) fn kick(self: &Arc<Self>) {
-        self.queue_work();
     }
 
     /// Room was made in `q`: resumes a paused listener work.

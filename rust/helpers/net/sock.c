@@ -277,17 +277,16 @@ __rust_helper long rust_helper_sk_swap_rcvtimeo(struct sock *sk, long timeo)
  *
  * The hook is sk_user_data, with SK_USER_DATA_NOCOPY: the sockets a hooked
  * listener clones for its new connections do not inherit it (they inherit
- * rust_sk_data_ready_dispatch() as their callback, which does nothing without a hook,
- * until sk_data_ready_inherit() gives them their own back at accept time).
- * sk_callback_lock orders the hook's users: the dispatcher runs it with
- * the lock held for reading, sk_data_ready_unhook() takes the lock for writing,
- * so once it returns no call of the hook runs or will run, and its memory may
- * go at once.
- */
-/*
- * Not static, not inline: the callback's address is one function in vmlinux,
- * which helpers inlined elsewhere compare against, and which sockets may keep
- * after the module that hooked them is gone.
+ * the dispatcher as their callback, which does nothing without a hook, until
+ * sk_data_ready_inherit() gives them their own back at accept time).
+ * sk_callback_lock orders the hook's users: the dispatcher runs it with the
+ * lock held for reading, sk_data_ready_unhook() takes the lock for writing,
+ * so once that returns no call of the hook runs or will run, and its memory
+ * may go at once.
+ *
+ * The dispatcher is neither static nor inline: its address is one function
+ * in vmlinux, which helpers inlined elsewhere compare against, and which
+ * sockets may keep after the module that hooked them is gone.
  */
 void rust_sk_data_ready_dispatch(struct sock *sk)
 {

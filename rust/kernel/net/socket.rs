@@ -548,17 +548,17 @@ pub struct PreparedHook<T: DataReady>(KBox<HookData<T>>);
 impl<T: DataReady> PreparedHook<T> {
     /// Hooks the target to `sock`; fails with `EBUSY` if the socket has user data already.
     pub fn install(self, sock: Arc<KernelSocket>) -> Result<DataReadyHook<T>> {
-        let data = KBox::into_raw(self.0);
+        let data = NonNull::from(KBox::leak(self.0));
         // SAFETY: `sock` is live; `data` is valid, and stays so until `drop` unhooks it (or
         // below, if hooking failed).
-        let ret = unsafe { bindings::sk_data_ready_hook(sock.sk(), data.cast()) };
+        let ret = unsafe { bindings::sk_data_ready_hook(sock.sk(), data.as_ptr().cast()) };
         if ret != 0 {
-            // SAFETY: Not hooked: `data` is ours alone again.
-            drop(unsafe { KBox::from_raw(data) });
+            // SAFETY: Not hooked: `data`, leaked from a box above, is ours alone again.
+            drop(unsafe { KBox::from_raw(data.as_ptr()) });
             return Err(Error::from_errno(ret));
         }
-        // INVARIANT: Hooked above; `data` is not null (it came from a box).
-        Ok(DataReadyHook { sock, data: NonNull::new(data).ok_or(EINVAL)? })
+        // INVARIANT: Hooked above; `data` came from a box.
+        Ok(DataReadyHook { sock, data })
     }
 }
 

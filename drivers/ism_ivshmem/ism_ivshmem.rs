@@ -33,7 +33,7 @@ use kernel::{
     device::Core,
     dibs,
     io::Io,
-    irq::IrqReturn,
+    irq::{IrqReturn, ThreadedIrqReturn},
     pci,
     prelude::*,
     str::CString,
@@ -71,11 +71,23 @@ impl Doorbells {
     }
 }
 
+/// A doorbell counts in hard interrupt context and is drained in the vector's interrupt thread.
+///
+/// Draining calls the DIBS clients under `dibs_dev.lock`, which every DIBS device shares one
+/// lockdep class of; the dibs loopback device takes it with interrupts enabled when it moves data
+/// (`dibs_lo_move_data()`), so taking it in hard interrupt context, as the C `ism` driver does on
+/// s390 where no loopback device carries traffic beside it, would be an inconsistent use of that
+/// lock whenever both carry traffic in one boot. The thread runs with bottom halves disabled, so
+/// the tasklet the C smc schedules for a signal runs as soon as the thread is done.
 impl pci::VectorHandler for Doorbells {
-    fn handle(&self, vector: u16) -> IrqReturn {
+    fn handle(&self, vector: u16) -> ThreadedIrqReturn {
         if let Some(count) = self.received.get(usize::from(vector)) {
             count.fetch_add(1, Relaxed);
         }
+        ThreadedIrqReturn::WakeThread
+    }
+
+    fn handle_threaded(&self, _vector: u16) -> IrqReturn {
         // Every vector drains everything: signals may be coalesced, and a VM with fewer vectors
         // than its peer still hears all of them.
         self.drain();

@@ -12,6 +12,8 @@
 set -u
 . "$EXTRA/checks.inc"
 EID=SMC-RS-FABRIC.TEST
+# The streams the guest dies in the middle of.
+N=50
 
 check ism-load modprobe ism_ivshmem
 dev=$(ls -d /sys/kernel/debug/ism_ivshmem/* | head -1)
@@ -37,21 +39,21 @@ grep "^TEST " /tmp/l.out || echo "TEST lgr-up-$VM_ROLE FAIL"
 meet lgr-up > /dev/null
 
 if [ "$VM_ROLE" = guest ]; then
-	smctest stream client --family inet --addr "$PEER_IP" --port 7201 --conns 4 \
+	smctest stream client --family inet --addr "$PEER_IP" --port 7201 --conns "$N" \
 		--bytes 512M --expect any --timeout 300 --name doomed-client >/tmp/c.out 2>&1 &
 	client=$!
-	# Die only once all four connections are SMC-D and streaming: the
+	# Die only once all N connections are SMC-D and streaming: the
 	# client attaches (writes straight into) one host DMB per connection.
 	# Dying in the middle of a CLC handshake is another test's business.
 	start=$(cut -d. -f1 /proc/uptime)
 	i=0
-	until [ "$(fabric attached)" -ge 4 ] || [ $i -ge 600 ]; do
+	until [ "$(fabric attached)" -ge "$N" ] || [ $i -ge 600 ]; do
 		i=$((i + 1)); sleep 0.2
 	done
-	echo "4 connections attached after $(( $(cut -d. -f1 /proc/uptime) - start )) s"
+	echo "$N connections attached after $(( $(cut -d. -f1 /proc/uptime) - start )) s"
 	cat "$dev/fabric"
-	check copy-avoidance-attached sh -c "[ $(fabric attached) -ge 4 ]"
-	if [ "$(fabric attached)" -lt 4 ]; then
+	check copy-avoidance-attached sh -c "[ $(fabric attached) -ge $N ]"
+	if [ "$(fabric attached)" -lt "$N" ]; then
 		# Show where the handshakes stand, then end the streams cleanly
 		# instead of dying: the host's checks fail, nothing hangs.
 		cat /tmp/c.out; smctest linkgroups; smctest stats
@@ -69,7 +71,7 @@ if [ "$VM_ROLE" = guest ]; then
 fi
 
 cat "$dev/fabric"
-smctest stream server --family inet --port 7201 --conns 4 --bytes 512M \
+smctest stream server --family inet --port 7201 --conns "$N" --bytes 512M \
 	--expect any --timeout 300 --name doomed-server >/tmp/d.out 2>&1 &
 server=$!
 # The guest says when it is about to die (or that it will not).

@@ -13,12 +13,20 @@
 //! The handler is shared through an [`Arc`]: it may run until the driver
 //! unbinds, after the driver's own data is gone, so it must not borrow from
 //! that data.
+//!
+//! Each vector is a threaded interrupt: [`VectorHandler::handle`] runs in hard
+//! interrupt context and by default only wakes the vector's interrupt thread,
+//! where [`VectorHandler::handle_threaded`] runs in process context. A driver
+//! that hands work to subsystems whose locks are also taken with interrupts
+//! enabled (so that taking them in hard interrupt context would be an
+//! inconsistent lock usage) does that work in the thread. An interrupt that
+//! arrives while the thread runs makes it run once more, so none is lost.
 
 use super::{Device, IrqTypes};
 use crate::{
     bindings, device,
     devres,
-    irq::IrqReturn,
+    irq::{IrqReturn, ThreadedIrqReturn},
     prelude::*,
     str::CStr,
     sync::{aref::ARef, Arc},
@@ -27,13 +35,24 @@ use core::ffi::c_void;
 
 /// A handler for interrupts on a set of PCI vectors.
 pub trait VectorHandler: Send + Sync + 'static {
-    /// Handles an interrupt on vector `vector` (0-based, in allocation order).
+    /// The hard interrupt part for vector `vector` (0-based, in allocation order).
     ///
-    /// Runs in hard interrupt context.
-    fn handle(&self, vector: u16) -> IrqReturn;
+    /// Runs in hard interrupt context. The default wakes the vector's thread, which then runs
+    /// [`VectorHandler::handle_threaded`].
+    fn handle(&self, _vector: u16) -> ThreadedIrqReturn {
+        ThreadedIrqReturn::WakeThread
+    }
+
+    /// The threaded part for vector `vector`, after [`VectorHandler::handle`] returned
+    /// [`ThreadedIrqReturn::WakeThread`].
+    ///
+    /// Runs in the vector's interrupt thread (process context, may not sleep for long) with
+    /// bottom halves disabled, as a forced-threaded handler does: softirqs it raises (a tasklet
+    /// it schedules, say) run on this CPU as soon as it returns, not later in `ksoftirqd`.
+    fn handle_threaded(&self, vector: u16) -> IrqReturn;
 }
 
-/// What `request_irq()` gets as its cookie for one vector.
+/// What `request_threaded_irq()` gets as its cookie for one vector.
 struct Cookie<T: VectorHandler> {
     handler: Arc<T>,
     vector: u16,
@@ -45,8 +64,9 @@ struct Cookie<T: VectorHandler> {
 /// # Invariants
 ///
 /// - `pdev` has `nvec` vectors allocated by `pci_alloc_irq_vectors()`.
-/// - For each element `c` of `cookies[..requested]`, `request_irq(c.irq, .., c)` succeeded with
-///   the address of `c` as cookie; `cookies` is never resized, so those addresses are stable.
+/// - For each element `c` of `cookies[..requested]`, `request_threaded_irq(c.irq, .., c)`
+///   succeeded with the address of `c` as cookie; `cookies` is never resized, so those addresses
+///   are stable.
 struct Vectors<T: VectorHandler> {
     pdev: ARef<super::Device>,
     cookies: KVec<Cookie<T>>,
@@ -70,10 +90,25 @@ impl<T: VectorHandler> Drop for Vectors<T> {
 unsafe impl<T: VectorHandler> Send for Vectors<T> {}
 
 extern "C" fn handle_vector<T: VectorHandler>(_irq: i32, ptr: *mut c_void) -> bindings::irqreturn_t {
-    // SAFETY: `ptr` is the cookie passed to `request_irq()`, a `Cookie<T>` that lives until after
-    // `free_irq()` returns (type invariants of `Vectors`).
+    // SAFETY: `ptr` is the cookie passed to `request_threaded_irq()`, a `Cookie<T>` that lives
+    // until after `free_irq()` returns (type invariants of `Vectors`).
     let cookie = unsafe { &*ptr.cast::<Cookie<T>>() };
     bindings::irqreturn_t(cookie.handler.handle(cookie.vector) as crate::ffi::c_uint)
+}
+
+extern "C" fn handle_vector_thread<T: VectorHandler>(
+    _irq: i32,
+    ptr: *mut c_void,
+) -> bindings::irqreturn_t {
+    // SAFETY: As in `handle_vector`: the thread function gets the same cookie.
+    let cookie = unsafe { &*ptr.cast::<Cookie<T>>() };
+    // SAFETY: The interrupt thread is process context, where bottom halves may be disabled; they
+    // are enabled again below, on the same thread, before it returns.
+    unsafe { bindings::local_bh_disable() };
+    let ret = cookie.handler.handle_threaded(cookie.vector);
+    // SAFETY: Disabled above on this thread.
+    unsafe { bindings::local_bh_enable() };
+    bindings::irqreturn_t(ret as crate::ffi::c_uint)
 }
 
 impl Device<device::Bound> {
@@ -91,7 +126,8 @@ impl Device<device::Bound> {
     /// struct Counter(Atomic<u64>);
     ///
     /// impl pci::VectorHandler for Counter {
-    ///     fn handle(&self, _vector: u16) -> IrqReturn {
+    ///     // The hard interrupt part wakes the thread (the default `handle`).
+    ///     fn handle_threaded(&self, _vector: u16) -> IrqReturn {
     ///         self.0.fetch_add(1, Relaxed);
     ///         IrqReturn::Handled
     ///     }
@@ -146,13 +182,15 @@ impl Device<device::Bound> {
 
         for c in this.cookies.iter() {
             let cookie: *const Cookie<T> = c;
-            // SAFETY: `handle_vector::<T>` matches the cookie's type; the cookie lives in the
-            // heap buffer of `this.cookies`, which is never resized and outlives the
-            // registration (`free_irq()` in `Vectors::drop`); `name` is `'static`.
+            // SAFETY: `handle_vector::<T>` and `handle_vector_thread::<T>` match the cookie's
+            // type; the cookie lives in the heap buffer of `this.cookies`, which is never resized
+            // and outlives the registration (`free_irq()` in `Vectors::drop`, which also stops
+            // the thread); `name` is `'static`.
             let ret = unsafe {
-                bindings::request_irq(
+                bindings::request_threaded_irq(
                     c.irq,
                     Some(handle_vector::<T>),
+                    Some(handle_vector_thread::<T>),
                     0,
                     name.as_char_ptr(),
                     cookie.cast_mut().cast(),

@@ -11,6 +11,13 @@
 //! peer's verdict and end of stream. Every socket is non-blocking and every
 //! wait is a poll bounded by the run's deadline and an idle timeout.
 //!
+//! With `--order serial` the directions take turns instead, as a
+//! request/response server has them: the client writes all of its bytes and
+//! its trailer and shuts down its write side before it reads anything; the
+//! server reads all of that, checks it, then writes its bytes and trailer
+//! and closes the socket at once (no verdicts: the data still in flight when
+//! the server closes must all arrive).
+//!
 //! After all connections are done (and before they are closed) the
 //! `smc_diag` dump tells which ones used SMC-D, SMC-R or fell back to TCP.
 
@@ -26,6 +33,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 const MAGIC: &[u8; 8] = b"SMCTSTR1";
+/// The hello's magic with `--order serial`.
+const MAGIC_SERIAL: &[u8; 8] = b"SMCTSER1";
 const HELLO_LEN: usize = 40;
 const TRAILER_LEN: usize = 16;
 const VERDICT_OK: u8 = 1;
@@ -116,10 +125,16 @@ pub struct Opts {
     conns: u32,
     c2s: u64,
     s2c: u64,
+    /// Client: per-connection byte counts instead of `c2s`/`s2c` (`--sizes`): connection `i`
+    /// sends `sizes[i % n]` and asks for `sizes[(i + 1) % n]`.
+    sizes: Vec<u64>,
+    /// Client: one connection after another instead of all at once.
+    sequential: bool,
     /// The server checks the client's byte counts against these when given.
     bytes_given: bool,
     seed: u64,
     chunk: usize,
+    serial: bool,
     timeout: Duration,
     idle: Duration,
     connect_timeout: Duration,
@@ -137,8 +152,15 @@ smctest stream server|client [options]
   --conns N               parallel connections; the server accepts exactly N (default 1)
   --bytes B               bytes each way per connection, K/M/G suffixes (default 1M)
   --c2s B / --s2c B       client-to-server / server-to-client bytes (client side)
+  --sizes B,B,...         client: connection i sends the (i mod n)th size and
+                          receives the next one (instead of --bytes/--c2s/--s2c)
+  --sequential            client: the connections one after another (each
+                          connected, exchanged and closed before the next)
   --seed S                pattern seed (client side, default 1)
   --chunk B               send/receive size (default 64K)
+  --order duplex|serial   client side: both directions at once (default), or
+                          client writes all then reads, server reads all
+                          then writes and closes
   --timeout S             whole run (default 300)
   --idle-timeout S        a connection without progress fails (default 60)
   --connect-timeout S     client: retry refused or reset connects this long
@@ -179,11 +201,24 @@ impl Opts {
         let c2s = a.opt_with("c2s", parse_size)?.or(bytes).unwrap_or(1 << 20);
         let s2c = a.opt_with("s2c", parse_size)?.or(bytes).unwrap_or(1 << 20);
         let bytes_given = bytes.is_some();
+        let sizes = match a.opt("sizes") {
+            None => Vec::new(),
+            Some(l) => l.split(',').map(parse_size).collect::<Result<Vec<u64>, String>>()?,
+        };
+        let sequential = a.flag("sequential");
+        if server && (!sizes.is_empty() || sequential) {
+            return Err("--sizes and --sequential are client options".into());
+        }
         let seed = a.opt_with("seed", parse_num)?.unwrap_or(1);
         let chunk = a.opt_with("chunk", parse_size)?.unwrap_or(64 << 10) as usize;
         if chunk == 0 || chunk > 16 << 20 {
             return Err("--chunk must be 1 byte to 16M".into());
         }
+        let serial = match a.opt("order").as_deref() {
+            None | Some("duplex") => false,
+            Some("serial") => true,
+            Some(o) => return Err(format!("--order {o}: duplex or serial")),
+        };
         let secs = |v: Option<u64>, d: u64| Duration::from_secs(v.unwrap_or(d));
         let timeout = secs(a.opt_with("timeout", parse_num)?, 300);
         let idle = secs(a.opt_with("idle-timeout", parse_num)?, 60);
@@ -208,9 +243,12 @@ impl Opts {
             conns,
             c2s,
             s2c,
+            sizes,
+            sequential,
             bytes_given,
             seed,
             chunk,
+            serial,
             timeout,
             idle,
             connect_timeout,
@@ -224,6 +262,8 @@ impl Opts {
 /// The client's first message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Hello {
+    /// `--order serial`.
+    pub serial: bool,
     pub index: u32,
     pub conns: u32,
     pub seed: u64,
@@ -234,7 +274,7 @@ pub struct Hello {
 impl Hello {
     pub fn encode(&self) -> [u8; HELLO_LEN] {
         let mut b = [0u8; HELLO_LEN];
-        b[0..8].copy_from_slice(MAGIC);
+        b[0..8].copy_from_slice(if self.serial { MAGIC_SERIAL } else { MAGIC });
         b[8..12].copy_from_slice(&self.index.to_le_bytes());
         b[12..16].copy_from_slice(&self.conns.to_le_bytes());
         b[16..24].copy_from_slice(&self.seed.to_le_bytes());
@@ -244,12 +284,15 @@ impl Hello {
     }
 
     pub fn decode(b: &[u8]) -> Result<Hello, String> {
-        if b.len() != HELLO_LEN || &b[0..8] != MAGIC {
-            return Err(format!("bad hello {:02x?}", &b[..b.len().min(8)]));
-        }
+        let serial = match b.get(0..8) {
+            Some(m) if b.len() == HELLO_LEN && m == MAGIC => false,
+            Some(m) if b.len() == HELLO_LEN && m == MAGIC_SERIAL => true,
+            _ => return Err(format!("bad hello {:02x?}", &b[..b.len().min(8)])),
+        };
         let u32_at = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap());
         let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap());
         Ok(Hello {
+            serial,
             index: u32_at(8),
             conns: u32_at(12),
             seed: u64_at(16),
@@ -261,7 +304,8 @@ impl Hello {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tx {
-    /// Server: nothing to send before the hello arrived.
+    /// Server: nothing to send before the hello arrived (with `--order serial`: before the
+    /// client's bytes all arrived and checked out).
     Idle,
     Hello,
     Data,
@@ -288,6 +332,8 @@ pub struct Conn {
     /// The server's own byte counts, if it must check the client's.
     server_check: Option<(u64, u64)>,
     pub hello: Option<Hello>,
+    /// `--order serial` (known to the server from the hello).
+    serial: bool,
     tx: Tx,
     tx_buf: Vec<u8>,
     tx_off: usize,
@@ -326,6 +372,7 @@ impl Conn {
             chunk,
             server_check,
             hello: None,
+            serial: false,
             tx: Tx::Idle,
             tx_buf: Vec::with_capacity(chunk),
             tx_off: 0,
@@ -355,6 +402,7 @@ impl Conn {
         self.tx_left = tx_len;
         self.rx_pat = Pattern::new(conn_seed(h.seed, h.index, rx_dir));
         self.rx_left = rx_len;
+        self.serial = h.serial;
         self.hello = Some(h);
     }
 
@@ -369,7 +417,8 @@ impl Conn {
     }
 
     pub fn wants_input(&self) -> bool {
-        self.rx != Rx::Done
+        // A serial client reads nothing before it has written everything.
+        self.rx != Rx::Done && !(self.serial && !self.server && self.tx != Tx::Done)
     }
 
     pub fn state(&self) -> String {
@@ -402,6 +451,8 @@ impl Conn {
                     self.tx_sum.update(&self.tx_buf);
                     self.tx_left -= n as u64;
                 }
+                // Serial: no verdicts; the write side goes down after the trailer.
+                Tx::Trailer if self.serial => self.tx = Tx::Verdict,
                 Tx::Trailer => self.tx = Tx::AwaitVerdict,
                 Tx::AwaitVerdict if self.verdict_ok => {
                     self.tx_buf.push(VERDICT_OK);
@@ -452,7 +503,8 @@ impl Conn {
                             }
                         }
                         self.start(h);
-                        self.tx = Tx::Data;
+                        // Serial: the server writes once it has read and checked everything.
+                        self.tx = if h.serial { Tx::Idle } else { Tx::Data };
                         self.rx = Rx::Data;
                         self.check_rx_data_end();
                     }
@@ -491,7 +543,14 @@ impl Conn {
                             ));
                         }
                         self.verdict_ok = true;
-                        self.rx = Rx::Verdict;
+                        if self.serial {
+                            self.rx = Rx::Eof;
+                            if self.server {
+                                self.tx = Tx::Data;
+                            }
+                        } else {
+                            self.rx = Rx::Verdict;
+                        }
                     }
                 }
                 Rx::Verdict => {
@@ -629,6 +688,8 @@ struct Outcome {
     reset: u32,
     /// When the connection was established and when its exchange ended.
     span: Option<(Instant, Instant)>,
+    /// Closed as soon as its exchange ended (a serial server's): `smc_diag` cannot see it.
+    closed: bool,
 }
 
 /// Connects, retrying a refused or reset connect (the server may not
@@ -699,15 +760,24 @@ fn client_conn(opts: &Opts, index: u32, deadline: Instant) -> Outcome {
                 refused,
                 reset,
                 span: None,
+                closed: false,
             }
         }
     };
+    let (c2s, s2c) = match opts.sizes.len() {
+        0 => (opts.c2s, opts.s2c),
+        n => {
+            let i = index as usize;
+            (opts.sizes[i % n], opts.sizes[(i + 1) % n])
+        }
+    };
     let hello = Hello {
+        serial: opts.serial,
         index,
         conns: opts.conns,
         seed: opts.seed,
-        c2s: opts.c2s,
-        s2c: opts.s2c,
+        c2s,
+        s2c,
     };
     let mut conn = Conn::client(hello, opts.chunk);
     let t = Instant::now();
@@ -722,6 +792,7 @@ fn client_conn(opts: &Opts, index: u32, deadline: Instant) -> Outcome {
         refused,
         reset,
         span,
+        closed: false,
     }
 }
 
@@ -736,15 +807,25 @@ fn server_conn(
     let t = Instant::now();
     let result = run_conn(&fd, &mut conn, deadline, idle);
     let span = Some((t, Instant::now()));
+    // A serial server closes as soon as it has written everything, with its last bytes
+    // possibly still on the way: the client must get them all the same.
+    let closed = conn.serial && result.is_ok();
+    let fd = if closed {
+        drop(fd);
+        None
+    } else {
+        Some(fd)
+    };
     Outcome {
         index: conn.hello.map(|h| h.index),
-        fd: Some(fd),
+        fd,
         result,
         sent: conn.data_sent,
         received: conn.data_received,
         refused: 0,
         reset: 0,
         span,
+        closed,
     }
 }
 
@@ -837,7 +918,21 @@ pub fn run(opts: &Opts, report: &mut Report) {
     } else {
         let shared = std::sync::Arc::new(opts.clone());
         let mut handles = Vec::new();
-        for i in 0..opts.conns {
+        if opts.sequential {
+            // One connection after another, each socket closed before the next connect (so no
+            // `smc_diag` look at them afterwards).
+            for i in 0..opts.conns {
+                let mut out = client_conn(&shared, i, deadline);
+                out.fd = None;
+                out.closed = true;
+                let failed = out.result.is_err();
+                outcomes.push(out);
+                if failed {
+                    break;
+                }
+            }
+        }
+        for i in (0..opts.conns).filter(|_| !opts.sequential) {
             let o = shared.clone();
             match spawn(move || client_conn(&o, i, deadline)) {
                 Ok(h) => handles.push(h),
@@ -894,6 +989,7 @@ pub fn run(opts: &Opts, report: &mut Report) {
         let idx = o.index.map(|i| i.to_string()).unwrap_or_else(|| "?".into());
         let mode = match (opts.family, m) {
             (Family::Tcp, _) => "tcp",
+            (_, None) if o.closed => "closed",
             (_, Some(i)) => i.mode.name(),
             (_, None) => "unknown",
         };
@@ -909,7 +1005,7 @@ pub fn run(opts: &Opts, report: &mut Report) {
             }
         }
         let mut result = o.result.clone();
-        if result.is_ok() && opts.expect != Expect::Any {
+        if result.is_ok() && opts.expect != Expect::Any && !o.closed {
             match m {
                 Some(i) if opts.expect.allows(i.mode) => {}
                 Some(i) => {
@@ -950,7 +1046,7 @@ pub fn run(opts: &Opts, report: &mut Report) {
     let mode_names: &[&str] = if opts.family == Family::Tcp {
         &["tcp"]
     } else {
-        &["smcd", "smcr", "fallback", "unknown"]
+        &["smcd", "smcr", "fallback", "closed", "unknown"]
     };
     for m in mode_names {
         println!("mode_{m} {}", count.get(m).copied().unwrap_or(0));
@@ -1028,6 +1124,7 @@ mod tests {
 
     fn hello(c2s: u64, s2c: u64) -> Hello {
         Hello {
+            serial: false,
             index: 3,
             conns: 10,
             seed: 99,
@@ -1064,6 +1161,34 @@ mod tests {
                 assert_eq!(s.hello, Some(hello(c2s, s2c)));
             }
         }
+    }
+
+    #[test]
+    fn serial_exchange_takes_turns() {
+        for (c2s, s2c) in [(0, 0), (1, 1), (100_000, 7), (7, 100_000)] {
+            for step in [7, 4096, 1 << 20] {
+                let h = Hello {
+                    serial: true,
+                    ..hello(c2s, s2c)
+                };
+                assert_eq!(Hello::decode(&h.encode()).unwrap(), h);
+                let mut c = Conn::client(h, 1000);
+                let mut s = Conn::server(1000, None);
+                // The client reads nothing before it has written everything.
+                assert!(!c.wants_input());
+                pump(&mut c, &mut s, step)
+                    .unwrap_or_else(|e| panic!("{c2s} {s2c} step {step}: {e}"));
+                assert_eq!((s.data_received, c.data_received), (c2s, s2c));
+            }
+        }
+        // The server writes nothing before the client's bytes all arrived.
+        let mut s = Conn::server(1000, None);
+        let h = Hello {
+            serial: true,
+            ..hello(10, 10)
+        };
+        s.received(&h.encode()).unwrap();
+        assert!(s.pending().0.is_empty());
     }
 
     #[test]

@@ -202,7 +202,7 @@ fn diag_cmd() -> Result<(), String> {
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
-    let a = match Args::parse(&argv, &["all", "verbose", "help"]) {
+    let a = match Args::parse(&argv, &["all", "verbose", "help", "sequential"]) {
         Ok(a) => a,
         Err(e) => return usage(&e),
     };

@@ -1,0 +1,49 @@
+# vms: 2
+# timeout: 900
+# append: kunit.filter_glob=smc_rs*
+# The ivshmem (doorbell) server killed in the middle of SMC-D streams over
+# ism_ivshmem, with the C smc on both VMs. The server only hands out the
+# region and the eventfds and keeps the presence table: each QEMU holds the
+# other's eventfds, so doorbells go on without it. The streams complete
+# with every byte checked, new SMC-D connections between the two VMs still
+# work, and the VMs leave the fabric cleanly at the end. (QEMU's ivshmem
+# device never reconnects to a server, so a restarted server cannot take
+# running VMs back: see Documentation/ism-ivshmem.md.)
+set -u
+. "$EXTRA/checks.inc"
+EID=SMC-RS-FABRIC.TEST
+
+check ism-load modprobe ism_ivshmem
+dev=$(ls -d /sys/kernel/debug/ism_ivshmem/* | head -1)
+fabric() { awk -v k="$1" '$1 == k { print $2 }' "$dev/fabric"; }
+check c-smc-load modprobe smc
+check ueid-add smctest ueid add "$EID"
+meet ready > /dev/null
+pair lgr-up 7601 --family inet --conns 1 --bytes 64K --expect smcd --timeout 300
+smctest stats > /tmp/stats0
+
+meet streams > /dev/null
+if [ "$VM_ROLE" = guest ]; then
+	pair gone 7602 --family inet --conns 20 --bytes 16M --expect smcd --timeout 600 &
+	p=$!
+	# Kill the server once all 20 are SMC-D and streaming (attached).
+	i=0
+	until [ "$(fabric attached)" -ge 20 ] || [ $i -ge 600 ]; do i=$((i + 1)); sleep 0.2; done
+	check streams-attached sh -c "[ $(fabric attached) -ge 20 ]"
+	echo VMRUN-KILL-SERVER
+	wait $p
+else
+	pair gone 7602 --family inet --conns 20 --bytes 16M --expect smcd --timeout 600
+fi
+
+meet after > /dev/null
+pair after 7603 --family inet --conns 10 --bytes 1M --expect smcd --timeout 300
+smctest stats --since /tmp/stats0 > /tmp/stats1
+check no-fallback-server is /tmp/stats1 fback_srv_cnt 0
+check no-fallback-client is /tmp/stats1 fback_clnt_cnt 0
+cat "$dev/fabric"
+meet done > /dev/null
+check ism-unload rmmod ism_ivshmem
+unload() { for i in $(seq 30); do modprobe -r smc_diag smc 2>/dev/null && return 0; sleep 1; done; return 1; }
+check c-smc-unload unload
+exit $fails

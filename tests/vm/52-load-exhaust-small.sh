@@ -1,0 +1,8 @@
+# vms: 2
+# timeout: 1200
+# shm-size: 4M
+# append: kunit.filter_glob=smc_rs*
+# DMB exhaustion with a small region (4 MiB: 768 KiB of DMBs per VM, 48 of
+# the smallest, 16 KiB): 250 connections at once; see exhaust.inc.
+CONNS=250
+. "$EXTRA/exhaust.inc"

@@ -18,9 +18,10 @@
 //! - [`Fabric::attached`] (spinlock, "Fabric::attached") protects the table of peers' DMBs
 //!   this VM has attached (written into directly), and the attach bits it sets and clears.
 //!
-//! None nests in another; none is held while calling a DIBS client. They are taken from process,
-//! soft-interrupt and hard-interrupt context, so they are `SpinLockIrq`s: interrupts are off
-//! while one is held.
+//! None nests in another; none is held while calling a DIBS client. They are taken from process
+//! context (the doorbell vectors' interrupt threads among it) and soft-interrupt context (the C
+//! smc moves data from its tasklets), and the DIBS clients may call in with interrupts off, so
+//! they are `SpinLockIrq`s: interrupts are off while one is held.
 //!
 //! Everything in the shared region is accessed with atomics or copied as bytes: another VM may
 //! write any of it at any time, so every value read from it is checked before use.

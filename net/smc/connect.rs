@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The client's side of the handshake: after a non-blocking `connect()` a work item (on the
-//! per-CPU `system_percpu` queue, as C's on `smc_hs_wq`) waits for the TCP connection and runs
-//! it (C: `smc_connect_work()`), so that no socket call of the application blocks on it; a
+//! unbound `system_dfl` queue, for the reason `listen.rs` gives; C's is on the per-CPU
+//! `smc_hs_wq`) waits for the TCP connection and runs it (C: `smc_connect_work()`), so that no socket call of the application blocks on it; a
 //! blocking `connect()` runs it in its own thread. Until it is done the socket is neither
 //! readable nor writable; blocking calls wait on [`Connecting::cv`], pollers on the CLC
 //! socket, which its end wakes.
@@ -63,7 +63,7 @@ impl Connecting {
 
     /// Runs the handshake in a work item.
     pub(crate) fn start(self: &Arc<Self>) {
-        let _ = workqueue::system_percpu().enqueue(self.clone());
+        let _ = workqueue::system_dfl().enqueue(self.clone());
     }
 
     /// Runs the handshake in the calling thread (a blocking `connect()`, as C's runs it).

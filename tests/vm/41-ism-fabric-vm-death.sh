@@ -63,6 +63,10 @@ if [ "$VM_ROLE" = guest ]; then
 		exit 1
 	fi
 	meet dying now > /dev/null
+	# Our answer to the meet may still sit in this VM's socket (its CPUs
+	# are busy with the streams): give it time to reach the host, whose
+	# meet waits for it, before this VM is gone.
+	sleep 3
 	# Die: vmrun kills this VM's QEMU (SIGKILL) on this line, as when the
 	# host loses the process: nothing in this kernel runs any more.
 	echo VMRUN-KILL-ME

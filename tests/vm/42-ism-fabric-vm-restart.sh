@@ -90,6 +90,10 @@ if [ "$VM_ROLE" = guest ] && [ "$VM_BOOT" = 1 ]; then
 	# If they are not, the streams have ended: show how.
 	attached 4 || { grep -v '^  conn ' /tmp/c.out; smctest stats; }
 	meet dying > /dev/null
+	# Our answer to the meet may still sit in this VM's socket (its CPUs
+	# are busy with the streams): give it time to reach the host, whose
+	# meet waits for it, before this VM is gone.
+	sleep 3
 	# Die: vmrun kills this VM's QEMU (SIGKILL) on this line, as when the
 	# host loses the process, and starts a new one, which runs this
 	# script again with VM_BOOT=2.

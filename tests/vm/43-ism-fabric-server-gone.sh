@@ -44,6 +44,5 @@ check no-fallback-client is /tmp/stats1 fback_clnt_cnt 0
 cat "$dev/fabric"
 meet done > /dev/null
 check ism-unload rmmod ism_ivshmem
-unload() { for i in $(seq 30); do modprobe -r smc_diag smc 2>/dev/null && return 0; sleep 1; done; return 1; }
-check c-smc-unload unload
+check c-smc-unload unload smc_diag smc
 exit $fails

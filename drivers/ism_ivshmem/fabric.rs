@@ -85,6 +85,11 @@ struct Attached {
     token: u64,
     /// The offset of its attach word in the region.
     word: usize,
+    /// How many `attach_dmb` calls hold it. A DIBS client may attach one DMB again before it
+    /// detaches it (the C smc does when a new connection reuses a DMB whose older connection
+    /// has not let go yet; `dibs_lo` counts attaches too): this VM's attach bit stays set until
+    /// the last detach.
+    refs: u32,
 }
 
 /// One VM's membership of the fabric.
@@ -108,9 +113,30 @@ pub(crate) struct Fabric {
     peers: SpinLockIrq<[u64; fl::NSLOTS]>,
     #[pin]
     mbox: SpinLockIrq<()>,
-    /// Peers' DMBs attached here, by owner slot and index.
+    /// Peers' DMBs attached here, by owner slot and attach word. Unlike a DMB index, which
+    /// its owner hands out again once the DMB is unregistered, an attach word is not reused
+    /// while this VM's bit is set in it: one record is never mistaken for a later DMB's.
     #[pin]
     attached: SpinLockIrq<KVVec<Option<Attached>>>,
+    refused: Refused,
+}
+
+/// How many DIBS client requests this VM refused, by operation (debugfs `fabric`). A refused
+/// registration or attach is a connection that falls back or fails: worth seeing when a test
+/// goes wrong.
+struct Refused {
+    register: Atomic<u64>,
+    attach: Atomic<u64>,
+    move_data: Atomic<u64>,
+}
+
+/// Runs a DIBS operation, counting it in `n` if it fails.
+fn counted<T>(n: &Atomic<u64>, op: impl FnOnce() -> Result<T>) -> Result<T> {
+    let r = op();
+    if r.is_err() {
+        n.add(1, Relaxed);
+    }
+    r
 }
 
 /// Replaces the value `v` of `a` with `f(v)` until that sticks or `f` declines; returns the
@@ -165,8 +191,8 @@ impl Fabric {
         by_idx.resize(fl::MAX_DMBS, None, GFP_KERNEL)?;
         let mut entries = KVec::with_capacity(fl::ATTACH_ENTRIES, GFP_KERNEL)?;
         entries.resize(fl::ATTACH_ENTRIES, Entry::Free, GFP_KERNEL)?;
-        let mut attached = KVVec::with_capacity(fl::NSLOTS * fl::MAX_DMBS, GFP_KERNEL)?;
-        attached.resize(fl::NSLOTS * fl::MAX_DMBS, None, GFP_KERNEL)?;
+        let mut attached = KVVec::with_capacity(fl::NSLOTS * fl::ATTACH_ENTRIES, GFP_KERNEL)?;
+        attached.resize(fl::NSLOTS * fl::ATTACH_ENTRIES, None, GFP_KERNEL)?;
 
         let (slot, gid) = Self::claim(&shm, &layout, presence, peer_id)?;
         Ok(try_pin_init!(Self {
@@ -185,6 +211,11 @@ impl Fabric {
             peers <- new_spinlock_irq!([0; fl::NSLOTS], "Fabric::peers"),
             mbox <- new_spinlock_irq!((), "Fabric::mbox"),
             attached <- new_spinlock_irq!(attached, "Fabric::attached"),
+            refused: Refused {
+                register: Atomic::new(0),
+                attach: Atomic::new(0),
+                move_data: Atomic::new(0),
+            },
         }))
     }
 
@@ -481,7 +512,13 @@ impl Fabric {
             fl::Granules::attach(&mut d.granules[..], n).map_or(0, |g| g.free_count());
         drop(d);
         let attached = self.attached.lock().iter().filter(|a| a.is_some()).count();
+        let r = &self.refused;
         Usage {
+            refused: [
+                r.register.load(Relaxed),
+                r.attach.load(Relaxed),
+                r.move_data.load(Relaxed),
+            ],
             dmbs,
             retired,
             free_granules,
@@ -546,6 +583,8 @@ pub(crate) struct Usage {
     pub(crate) free_granules: usize,
     /// Peers' DMBs attached here.
     pub(crate) attached: usize,
+    /// Refused `register_dmb`, `attach_dmb` and `move_data` calls.
+    pub(crate) refused: [u64; 3],
 }
 
 #[vtable]
@@ -566,57 +605,59 @@ impl dibs::Driver for Fabric {
     }
 
     fn register_dmb(&self, req: &DmbRequest) -> Result<DmbPlacement> {
-        let len = req.len as usize;
-        let idx = req.idx as usize;
-        if len == 0 || idx >= fl::MAX_DMBS {
-            return Err(EINVAL);
-        }
-        let count = fl::granules_for(len);
-        let n = self.layout.granules();
-        let (token, first, entry) = {
-            let mut d = self.dmbs.lock();
-            if d.by_idx[idx].is_some() {
-                return Err(EBUSY);
+        counted(&self.refused.register, || {
+            let len = req.len as usize;
+            let idx = req.idx as usize;
+            if len == 0 || idx >= fl::MAX_DMBS {
+                return Err(EINVAL);
             }
-            if d.retired != 0 {
-                self.reclaim(&mut d);
+            let count = fl::granules_for(len);
+            let n = self.layout.granules();
+            let (token, first, entry) = {
+                let mut d = self.dmbs.lock();
+                if d.by_idx[idx].is_some() {
+                    return Err(EBUSY);
+                }
+                if d.retired != 0 {
+                    self.reclaim(&mut d);
+                }
+                // ENOMEM for either: the client may retry with a smaller buffer.
+                let entry = d.entries.iter().position(|e| *e == Entry::Free).ok_or(ENOMEM)?;
+                let first = fl::Granules::attach(&mut d.granules[..], n)
+                    .and_then(|mut g| g.alloc(count))
+                    .ok_or(ENOMEM)?;
+                d.seq = d.seq.wrapping_add(1);
+                let token = fl::Token::encode(self.slot, idx, d.seq);
+                d.by_idx[idx] = Some(Dmb {
+                    token,
+                    first,
+                    count,
+                    entry,
+                });
+                d.entries[entry] = Entry::Live;
+                (token, first, entry)
+            };
+            let offset = self.layout.area(self.slot) + first * fl::GRANULE;
+            let desc = self.layout.desc(self.slot, idx);
+            let publish = || -> Result {
+                self.shm.zero(offset, count * fl::GRANULE)?;
+                self.shm.atomic_u64(desc + fl::DESC_RGID)?.store(req.rgid.hi(), Relaxed);
+                self.shm.atomic_u64(desc + fl::DESC_OFFSET)?.store(offset as u64, Relaxed);
+                self.shm.atomic_u32(desc + fl::DESC_LEN)?.store(req.len, Relaxed);
+                self.shm.atomic_u32(desc + fl::DESC_MASK)?.store(0, Relaxed);
+                self.shm.atomic_u32(desc + fl::DESC_ATTACH)?.store(entry as u32, Relaxed);
+                self.shm
+                    .atomic_u64(self.layout.attach_word(self.slot, entry))?
+                    .store(fa::fresh(token), Relaxed);
+                self.shm.atomic_u64(desc + fl::DESC_TOKEN)?.store(token, Release);
+                Ok(())
+            };
+            if let Err(e) = publish() {
+                let _ = self.unregister_dmb(token, req.idx);
+                return Err(e);
             }
-            // ENOMEM for either: the client may retry with a smaller buffer.
-            let entry = d.entries.iter().position(|e| *e == Entry::Free).ok_or(ENOMEM)?;
-            let first = fl::Granules::attach(&mut d.granules[..], n)
-                .and_then(|mut g| g.alloc(count))
-                .ok_or(ENOMEM)?;
-            d.seq = d.seq.wrapping_add(1);
-            let token = fl::Token::encode(self.slot, idx, d.seq);
-            d.by_idx[idx] = Some(Dmb {
-                token,
-                first,
-                count,
-                entry,
-            });
-            d.entries[entry] = Entry::Live;
-            (token, first, entry)
-        };
-        let offset = self.layout.area(self.slot) + first * fl::GRANULE;
-        let desc = self.layout.desc(self.slot, idx);
-        let publish = || -> Result {
-            self.shm.zero(offset, count * fl::GRANULE)?;
-            self.shm.atomic_u64(desc + fl::DESC_RGID)?.store(req.rgid.hi(), Relaxed);
-            self.shm.atomic_u64(desc + fl::DESC_OFFSET)?.store(offset as u64, Relaxed);
-            self.shm.atomic_u32(desc + fl::DESC_LEN)?.store(req.len, Relaxed);
-            self.shm.atomic_u32(desc + fl::DESC_MASK)?.store(0, Relaxed);
-            self.shm.atomic_u32(desc + fl::DESC_ATTACH)?.store(entry as u32, Relaxed);
-            self.shm
-                .atomic_u64(self.layout.attach_word(self.slot, entry))?
-                .store(fa::fresh(token), Relaxed);
-            self.shm.atomic_u64(desc + fl::DESC_TOKEN)?.store(token, Release);
-            Ok(())
-        };
-        if let Err(e) = publish() {
-            let _ = self.unregister_dmb(token, req.idx);
-            return Err(e);
-        }
-        Ok(DmbPlacement { token, offset })
+            Ok(DmbPlacement { token, offset })
+    })
     }
 
     fn unregister_dmb(&self, token: u64, idx: u32) -> Result {
@@ -662,78 +703,111 @@ impl dibs::Driver for Fabric {
     }
 
     fn move_data(&self, token: u64, idx: u32, signal: bool, offset: u32, data: &[u8]) -> Result {
-        let RemoteDmb {
-            t,
-            owner,
-            desc,
-            start,
-            len,
-        } = self.remote_dmb(token)?;
-        let size = u32::try_from(data.len()).map_err(|_| EINVAL)?;
-        if u64::from(offset) + u64::from(size) > u64::from(len) {
-            return Err(EINVAL);
-        }
-        self.shm.write_slice(start as usize + offset as usize, data)?;
-        if signal {
-            fetch_or_u32(
-                self.shm.atomic_u32(desc + fl::DESC_MASK)?,
-                fl::dmbe_mask(idx).into(),
-            );
-            let (off, bit) = self.layout.summary(t.slot, t.idx);
-            fetch_or_u64(self.shm.atomic_u64(off)?, bit);
-            self.ring(owner, fl::VECTOR_SIGNAL)?;
-        }
-        Ok(())
+        counted(&self.refused.move_data, || {
+            let RemoteDmb {
+                t,
+                owner,
+                desc,
+                start,
+                len,
+            } = self.remote_dmb(token)?;
+            let size = u32::try_from(data.len()).map_err(|_| EINVAL)?;
+            if u64::from(offset) + u64::from(size) > u64::from(len) {
+                return Err(EINVAL);
+            }
+            self.shm.write_slice(start as usize + offset as usize, data)?;
+            if signal {
+                fetch_or_u32(
+                    self.shm.atomic_u32(desc + fl::DESC_MASK)?,
+                    fl::dmbe_mask(idx).into(),
+                );
+                let (off, bit) = self.layout.summary(t.slot, t.idx);
+                fetch_or_u64(self.shm.atomic_u64(off)?, bit);
+                self.ring(owner, fl::VECTOR_SIGNAL)?;
+            }
+            Ok(())
+    })
     }
 
     fn attach_dmb(&self, token: u64) -> Result<Attachment> {
-        let RemoteDmb {
-            t, desc, start, len, ..
-        } = self.remote_dmb(token)?;
-        let entry = self.shm.atomic_u32(desc + fl::DESC_ATTACH)?.load(Relaxed) as usize;
-        // Like the rest of the descriptor, checked before use.
-        if entry >= fl::ATTACH_ENTRIES {
-            return Err(EINVAL);
-        }
-        let word = self.layout.attach_word(t.slot, entry);
-        let w = self.shm.atomic_u64(word)?;
-        let mut attached = self.attached.lock();
-        let rec = &mut attached[t.slot * fl::MAX_DMBS + t.idx];
-        if rec.is_some_and(|a| a.token == token) {
-            return Err(EBUSY);
-        }
-        // The word still carries this token's sequence number only while the DMB is
-        // registered, so the fields read above are this DMB's; once the bit is set, the owner
-        // keeps the memory until it is cleared.
-        let mut refused = None;
-        update_u64(w, |w| match fa::attach(w, token, self.slot) {
-            Ok(new) => Some(new),
-            Err(e) => {
-                refused = Some(e);
-                None
+        counted(&self.refused.attach, || {
+            let RemoteDmb {
+                t, desc, start, len, ..
+            } = self.remote_dmb(token)?;
+            let entry = self.shm.atomic_u32(desc + fl::DESC_ATTACH)?.load(Relaxed) as usize;
+            // Like the rest of the descriptor, checked before use.
+            if entry >= fl::ATTACH_ENTRIES {
+                return Err(EINVAL);
             }
-        });
-        match refused {
-            Some(fa::AttachError::Busy) => return Err(EBUSY),
-            Some(fa::AttachError::Stale) => return Err(EINVAL),
-            None => {}
-        }
-        *rec = Some(Attached { token, word });
-        Ok(Attachment {
-            idx: t.idx as u32,
-            offset: start as usize,
-            len,
-        })
+            let word = self.layout.attach_word(t.slot, entry);
+            let w = self.shm.atomic_u64(word)?;
+            let mut attached = self.attached.lock();
+            let rec = &mut attached[t.slot * fl::ATTACH_ENTRIES + entry];
+            let held = rec.filter(|a| a.token == token && a.word == word);
+            // The word still carries this token's sequence number only while the DMB is
+            // registered, so the fields read above are this DMB's; once the bit is set, the owner
+            // keeps the memory until it is cleared.
+            let mut refused = None;
+            update_u64(w, |w| match fa::attach(w, token, self.slot) {
+                Ok(new) => Some(new),
+                Err(e) => {
+                    refused = Some(e);
+                    None
+                }
+            });
+            *rec = match (refused, held) {
+                (None, _) => Some(Attached {
+                    token,
+                    word,
+                    refs: 1,
+                }),
+                // Attached already, through this record: one more hold on it.
+                (Some(fa::AttachError::Busy), Some(a)) => Some(Attached {
+                    refs: a.refs.checked_add(1).ok_or(EBUSY)?,
+                    ..a
+                }),
+                // The bit is set but not by an attach this VM remembers.
+                (Some(fa::AttachError::Busy), None) => return Err(EBUSY),
+                // Unregistered meanwhile (retired words refuse new attaches).
+                (Some(fa::AttachError::Stale), _) => return Err(EINVAL),
+            };
+            Ok(Attachment {
+                idx: t.idx as u32,
+                offset: start as usize,
+                len,
+            })
+    })
     }
 
     fn detach_dmb(&self, token: u64) -> Result {
         let t = fl::Token::decode(token).ok_or(EINVAL)?;
-        let mut attached = self.attached.lock();
-        let rec = &mut attached[t.slot * fl::MAX_DMBS + t.idx];
-        let a = match *rec {
-            Some(a) if a.token == token => a,
-            _ => return Err(EINVAL),
+        // While the DMB is registered its descriptor names its attach word; after that, look
+        // through the owner's words.
+        let desc = self.layout.desc(t.slot, t.idx);
+        let hint = match self.shm.atomic_u64(desc + fl::DESC_TOKEN)?.load(Acquire) {
+            tok if tok == token => {
+                Some(self.shm.atomic_u32(desc + fl::DESC_ATTACH)?.load(Relaxed) as usize)
+            }
+            _ => None,
         };
+        let mut attached = self.attached.lock();
+        let recs = &mut attached[t.slot * fl::ATTACH_ENTRIES..(t.slot + 1) * fl::ATTACH_ENTRIES];
+        let holds = |r: &Option<Attached>| r.is_some_and(|a| a.token == token);
+        let at = hint
+            .filter(|&e| recs.get(e).is_some_and(holds))
+            .or_else(|| recs.iter().position(holds))
+            .ok_or(EINVAL)?;
+        let rec = &mut recs[at];
+        let Some(a) = *rec else {
+            return Err(EINVAL);
+        };
+        if a.refs > 1 {
+            *rec = Some(Attached {
+                refs: a.refs - 1,
+                ..a
+            });
+            return Ok(());
+        }
         *rec = None;
         // If the owner left or moved on meanwhile, there is nothing to clear.
         if let Ok(w) = self.shm.atomic_u64(a.word) {

@@ -133,7 +133,11 @@ fn fabric_to_user(d: &Arc<Doorbells>, f: &mut kernel::fmt::Formatter<'_>) -> ker
     writeln!(f, "dmbs {}", usage.dmbs)?;
     writeln!(f, "retired {}", usage.retired)?;
     writeln!(f, "attached {}", usage.attached)?;
-    writeln!(f, "free_granules {}", usage.free_granules)
+    writeln!(f, "free_granules {}", usage.free_granules)?;
+    let [register, attach, move_data] = usage.refused;
+    writeln!(f, "refused_register {register}")?;
+    writeln!(f, "refused_attach {attach}")?;
+    writeln!(f, "refused_move_data {move_data}")
 }
 
 /// Leaves the fabric when dropped: after the DIBS device is gone, so no client uses it.

@@ -288,6 +288,11 @@ pub trait Driver: Send + Sync + Sized + 'static {
     }
 
     /// Maps the remote DMB `token` for direct writes (optional; with [`Driver::detach_dmb`]).
+    ///
+    /// Clients may attach a DMB they have attached already (the C smc does when a new
+    /// connection gets a DMB an older one has not detached yet): attaches count, and the DMB
+    /// stays attached until each has been matched by a [`Driver::detach_dmb`], as in
+    /// `dibs_loopback`.
     fn attach_dmb(&self, _token: u64) -> Result<Attachment> {
         build_error!(VTABLE_DEFAULT_ERROR)
     }

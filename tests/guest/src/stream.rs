@@ -690,6 +690,8 @@ struct Outcome {
     span: Option<(Instant, Instant)>,
     /// Closed as soon as its exchange ended (a serial server's): `smc_diag` cannot see it.
     closed: bool,
+    /// Client: how long `connect` took (retries included).
+    connect_time: Option<Duration>,
 }
 
 /// Connects, retrying a refused or reset connect (the server may not
@@ -748,10 +750,12 @@ fn spawn<F: FnOnce() -> Outcome + Send + 'static>(
 
 fn client_conn(opts: &Opts, index: u32, deadline: Instant) -> Outcome {
     let (mut refused, mut reset) = (0, 0);
+    let t0 = Instant::now();
     let fd = match connect(opts, deadline, &mut refused, &mut reset) {
         Ok(fd) => fd,
         Err(e) => {
             return Outcome {
+                connect_time: None,
                 index: Some(index),
                 fd: None,
                 result: Err(e),
@@ -781,6 +785,7 @@ fn client_conn(opts: &Opts, index: u32, deadline: Instant) -> Outcome {
     };
     let mut conn = Conn::client(hello, opts.chunk);
     let t = Instant::now();
+    let connect_time = Some(t - t0);
     let result = run_conn(&fd, &mut conn, deadline, opts.idle);
     let span = Some((t, Instant::now()));
     Outcome {
@@ -793,6 +798,7 @@ fn client_conn(opts: &Opts, index: u32, deadline: Instant) -> Outcome {
         reset,
         span,
         closed: false,
+        connect_time,
     }
 }
 
@@ -826,6 +832,7 @@ fn server_conn(
         reset: 0,
         span,
         closed,
+        connect_time: None,
     }
 }
 
@@ -1046,9 +1053,15 @@ pub fn run(opts: &Opts, report: &mut Report) {
         reset += o.reset;
         match result {
             Ok(()) => ok += 1,
-            Err(e) => failures.push(format!("conn {idx} ({mode}): {e}")),
+            Err(e) => failures.push(match o.connect_time {
+                Some(t) => format!("conn {idx} ({mode}, connected in {} ms): {e}", t.as_millis()),
+                None => format!("conn {idx} ({mode}): {e}"),
+            }),
         }
     }
+    let mut times: Vec<Duration> = outcomes.iter().filter_map(|o| o.connect_time).collect();
+    times.sort_unstable();
+    let ms = |q: usize| times.get(q).map_or(0, |t| t.as_millis());
     drop(outcomes); // closes the sockets
 
     println!("conns {}", opts.conns);
@@ -1065,6 +1078,8 @@ pub fn run(opts: &Opts, report: &mut Report) {
         println!("{k} 0x{code:08x} {n} {}", reason_name(*code));
     }
     if !opts.server {
+        println!("connect_ms_median {}", ms(times.len() / 2));
+        println!("connect_ms_max {}", ms(times.len().wrapping_sub(1)));
         println!("connect_refused {refused}");
         println!("connect_reset {reset}");
     }

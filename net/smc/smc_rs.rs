@@ -13,7 +13,11 @@
 //! - [`stats`]: why connections fell back, in debugfs.
 //! - [`clc`], [`negotiate`]: the CLC messages on the wire and the decisions of each side, as
 //!   plain Rust (the `smc-wire` crate in `wire/`, also tested and fuzzed in userspace).
+//! - [`cdc`]: the SMC-D CDC message and the cursor arithmetic of the data path (same crate;
+//!   the data path that uses it is still to come).
 
+#[path = "wire/src/cdc.rs"]
+pub mod cdc;
 #[path = "wire/src/clc.rs"]
 pub mod clc;
 mod connect;
@@ -26,6 +30,13 @@ mod listen;
 pub mod negotiate;
 mod proto;
 mod stats;
+
+// `cdc::SOCK_MIN_SNDBUF` is this kernel's (`2 * TCP_SKB_MIN_TRUESIZE`, from the size of its
+// `struct sk_buff`, cache-line aligned).
+const _: () = assert!(
+    cdc::SOCK_MIN_SNDBUF as usize
+        == 2 * (2048 + core::mem::size_of::<kernel::bindings::sk_buff>().next_multiple_of(64))
+);
 
 use kernel::{
     debugfs,

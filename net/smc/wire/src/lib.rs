@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The SMC CLC handshake wire format as plain, `no_std` Rust.
+//! The SMC wire formats as plain, `no_std` Rust: the CLC handshake and the SMC-D CDC message.
 //!
 //! The messages live in [`clc`], the decisions around them in [`negotiate`]
 //! (files without crate-level attributes or `crate::` paths; `negotiate`
@@ -26,6 +26,7 @@
     missing_docs
 )]
 
+pub mod cdc;
 pub mod clc;
 pub mod negotiate;
 

@@ -13,13 +13,15 @@
 //! - [`stats`]: why connections fell back, in debugfs.
 //! - [`clc`], [`negotiate`]: the CLC messages on the wire and the decisions of each side, as
 //!   plain Rust (the `smc-wire` crate in `wire/`, also tested and fuzzed in userspace).
-//! - [`cdc`]: the SMC-D CDC message and the cursor arithmetic of the data path (same crate;
-//!   the data path that uses it is still to come).
+//! - [`cdc`], [`close`]: the SMC-D CDC message and cursor arithmetic, and the close state
+//!   machine, of the data path (same crate; the data path that uses them is still to come).
 
 #[path = "wire/src/cdc.rs"]
 pub mod cdc;
 #[path = "wire/src/clc.rs"]
 pub mod clc;
+#[path = "wire/src/close.rs"]
+pub mod close;
 mod connect;
 mod dibs;
 mod family;

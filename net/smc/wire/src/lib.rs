@@ -28,6 +28,7 @@
 
 pub mod cdc;
 pub mod clc;
+pub mod close;
 pub mod negotiate;
 
 pub use clc::*;

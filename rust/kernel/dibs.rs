@@ -17,6 +17,12 @@
 //!   driver's interrupt handler hand DMB signals ([`Device::deliver_irq`]) and
 //!   device events ([`Device::deliver_event`]) to the clients.
 //!
+//! And a client (SMC-D) in safe Rust: it implements [`Client`] and registers with
+//! [`ClientRegistration`], which hands it the devices as they come and go; [`Device::user`]
+//! gives it a [`DeviceUser`], a hold on a device through which it registers [`Dmb`]s, moves
+//! data into peers' DMBs and attaches them ([`RemoteDmb`]). A device's removal waits until
+//! the client has let go of every hold on it, so nothing calls into a driver that went away.
+//!
 //! The abstraction owns the DMB index space: an index is taken (the DIBS layer's
 //! `dmb_clientid_arr[idx]` set to the registering client) before
 //! [`Driver::register_dmb`] is called, and given back only after
@@ -83,6 +89,9 @@ use crate::{
     types::Opaque,
 };
 use core::{marker::PhantomData, ptr::NonNull};
+
+mod client;
+pub use client::{DeviceUser, Dmb, RemoteDmb};
 
 /// The fabric ID every loopback device reports (`DIBS_LOOPBACK_FABRIC`).
 pub const LOOPBACK_FABRIC: u16 = bindings::DIBS_LOOPBACK_FABRIC as u16;
@@ -901,9 +910,11 @@ impl<C: Client> ClientRegistration<C> {
         {
             return Err(EBUSY);
         }
+        client::CLIENT_RAW.store(inner.client.get(), core::sync::atomic::Ordering::Release);
         // SAFETY: `client` is initialised and pinned; it stays registered until `drop`.
         let ret = unsafe { bindings::dibs_register_client(inner.client.get()) };
         if ret != 0 {
+            client::CLIENT_RAW.store(core::ptr::null_mut(), core::sync::atomic::Ordering::Release);
             RUST_CLIENT.store(core::ptr::null_mut(), core::sync::atomic::Ordering::Release);
             return Err(Error::from_errno(ret));
         }
@@ -919,10 +930,21 @@ impl<C: Client> ClientRegistration<C> {
 
 impl<C: Client> Drop for ClientRegistration<C> {
     fn drop(&mut self) {
-        // SAFETY: Registered (type invariant). The client registers no DMBs through this
-        // abstraction, so unregistering cannot fail with `EBUSY`; after it returns no
-        // callback runs.
+        // The DIBS layer refuses to unregister a client with DMBs (and would keep calling it):
+        // wait for the client's to go.
+        let mut waited = 0u32;
+        while client::LIVE_DMBS.load(core::sync::atomic::Ordering::Acquire) != 0 {
+            if waited % 1000 == 0 {
+                pr_warn!("dibs: waiting for the Rust client's DMBs to be unregistered\n");
+            }
+            waited = waited.wrapping_add(1);
+            crate::time::delay::fsleep(crate::time::Delta::from_millis(10));
+        }
+        // SAFETY: Registered (type invariant). None of the client's DMBs is left, so
+        // unregistering cannot fail with `EBUSY`; after it returns no callback runs (each
+        // device's `del_dev` has waited for the client's users of it).
         unsafe { bindings::dibs_unregister_client(self.inner.client.get()) };
+        client::CLIENT_RAW.store(core::ptr::null_mut(), core::sync::atomic::Ordering::Release);
         RUST_CLIENT.store(core::ptr::null_mut(), core::sync::atomic::Ordering::Release);
     }
 }
@@ -944,12 +966,46 @@ unsafe fn registered<'a, C: Client>() -> &'a C {
 
 unsafe extern "C" fn add_dev_callback<C: Client>(dev: *mut bindings::dibs_dev) {
     // SAFETY: See above.
-    unsafe { registered::<C>().add_dev(Device::from_raw(dev)) }
+    let d = unsafe { Device::from_raw(dev) };
+    // The device's users are counted from here (see `client`); without that, the client does
+    // not get the device.
+    let presence = match KBox::pin_init(client::Presence::new(), GFP_KERNEL) {
+        Ok(p) => p,
+        Err(_) => {
+            dev_err!(d.as_dev(), "dibs: out of memory; the Rust client does not use this device\n");
+            return;
+        }
+    };
+    // SAFETY: The `Presence` stays pinned: it is only turned back into a box in
+    // `del_dev_callback`, to be freed.
+    let raw = KBox::into_raw(unsafe { Pin::into_inner_unchecked(presence) });
+    // `raw` comes from a box, so it is not null.
+    if let Some(old) = d.set_presence(NonNull::new(raw)) {
+        // Cannot happen: `del_dev` clears it. Put it back and keep the old one.
+        d.set_presence(Some(old));
+        // SAFETY: `raw` came from `KBox::into_raw` above and was never shared.
+        drop(unsafe { KBox::from_raw(raw) });
+        return;
+    }
+    // SAFETY: See above.
+    unsafe { registered::<C>().add_dev(d) }
 }
 
 unsafe extern "C" fn del_dev_callback<C: Client>(dev: *mut bindings::dibs_dev) {
     // SAFETY: See above.
-    unsafe { registered::<C>().del_dev(Device::from_raw(dev)) }
+    let d = unsafe { Device::from_raw(dev) };
+    // No new users from here on.
+    let Some(presence) = d.set_presence(None) else {
+        // The client never got the device.
+        return;
+    };
+    // SAFETY: See above.
+    unsafe { registered::<C>().del_dev(d) };
+    // SAFETY: `presence` came from `KBox::into_raw` in `add_dev_callback`; the device's entry
+    // no longer names it, and it is freed only below, once its users are gone.
+    unsafe { presence.as_ref() }.retire_and_wait(d);
+    // SAFETY: See above; nothing uses it any more.
+    drop(unsafe { KBox::from_raw(presence.as_ptr()) });
 }
 
 unsafe extern "C" fn handle_irq_callback<C: Client>(

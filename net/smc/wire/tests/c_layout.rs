@@ -8,48 +8,19 @@
 //! Skipped (with a note) when no C compiler can be run (`$CC`, else `cc`) or
 //! the host is not little-endian.
 
+mod c_harness;
 mod common;
-
-use std::path::PathBuf;
-use std::process::Command;
 
 #[test]
 fn c_structs_give_the_same_bytes() {
-    if cfg!(target_endian = "big") {
-        eprintln!("c_layout: skipped on a big-endian host");
+    let Some(lines) = c_harness::run("clc_layout", &[]) else {
         return;
-    }
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/c");
-    let exe = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("clc_layout");
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let status = Command::new(&cc)
-        .arg("-std=gnu11")
-        .arg("-Wall")
-        .arg("-Werror")
-        .arg("-o")
-        .arg(&exe)
-        .arg(dir.join("clc_layout.c"))
-        .status();
-    let status = match status {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("c_layout: skipped, cannot run C compiler {cc:?}: {e}");
-            return;
-        }
     };
-    assert!(status.success(), "compiling tests/c/clc_layout.c failed");
-    let out = Command::new(&exe).output().expect("run clc_layout");
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
-    let from_c: Vec<(String, Vec<u8>)> = text
-        .lines()
+    let from_c: Vec<(String, Vec<u8>)> = lines
+        .iter()
         .map(|l| {
             let (name, hex) = l.split_once(' ').unwrap();
-            let bytes = (0..hex.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-                .collect();
-            (name.to_string(), bytes)
+            (name.to_string(), c_harness::hex(hex))
         })
         .collect();
     let vectors = common::vectors();

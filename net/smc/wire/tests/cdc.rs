@@ -4,9 +4,9 @@
 //! (`tests/c/cdc_layout.c`), cursor rules against the C helpers' meaning, and the checks a
 //! received message goes through.
 
+mod c_harness;
+
 use smc_wire::cdc::*;
-use std::path::PathBuf;
-use std::process::Command;
 
 fn cur(wrap: u16, count: u32) -> Cursor {
     Cursor { wrap, count }
@@ -38,39 +38,14 @@ fn cases() -> Vec<(&'static str, SmcdCdc)> {
 
 #[test]
 fn c_declarations_give_the_same_bytes() {
-    if cfg!(target_endian = "big") {
-        eprintln!("cdc_layout: skipped on a big-endian host");
-        return;
-    }
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/c");
-    let exe = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cdc_layout");
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let status = Command::new(&cc)
-        .args(["-std=gnu11", "-Wall", "-Werror", "-o"])
-        .arg(&exe)
-        .arg(dir.join("cdc_layout.c"))
-        .status();
-    match status {
-        Ok(s) => assert!(s.success(), "compiling tests/c/cdc_layout.c failed"),
-        Err(e) => {
-            eprintln!("cdc_layout: skipped, cannot run C compiler {cc:?}: {e}");
-            return;
-        }
-    }
     let cases = cases();
-    let out = Command::new(&exe)
-        .args(cases.iter().map(|(arg, _)| *arg))
-        .output()
-        .expect("run cdc_layout");
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
+    let args: Vec<&str> = cases.iter().map(|(arg, _)| *arg).collect();
+    let Some(lines) = c_harness::run("cdc_layout", &args) else {
+        return;
+    };
     assert_eq!(lines.len(), cases.len());
-    for ((arg, msg), hex) in cases.iter().zip(lines) {
-        let c: Vec<u8> = (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-            .collect();
+    for ((arg, msg), line) in cases.iter().zip(&lines) {
+        let c = c_harness::hex(line);
         assert_eq!(msg.encode().as_slice(), c.as_slice(), "{arg}: Rust encoder differs from C");
         assert_eq!(SmcdCdc::decode(&c), Ok(*msg), "{arg}: Rust decoder reads C differently");
     }

@@ -9,7 +9,10 @@
 //!
 //! Locking: [`Connecting::outcome`] ("Connecting::outcome") is a leaf lock.
 
-use crate::{clc::DeclineReason, handshake, stats::NetStats};
+use crate::{
+    handshake::{self, Established},
+    stats::NetStats,
+};
 use kernel::{
     bindings,
     net::socket::KernelSocket,
@@ -44,7 +47,7 @@ impl_has_work! {
 }
 
 /// How a client handshake ended.
-pub(crate) type Outcome = Result<DeclineReason, Option<Error>>;
+pub(crate) type Outcome = Result<Established, Option<Error>>;
 
 impl Connecting {
     /// The handshake of `clc`, to [`Connecting::start`] once its connect is under way.
@@ -79,15 +82,15 @@ impl Connecting {
 
     /// The outcome, if the work item is done.
     pub(crate) fn outcome(&self) -> Option<Outcome> {
-        *self.outcome.lock()
+        self.outcome.lock().clone()
     }
 
     /// Waits until the work item is done (or a signal comes).
     pub(crate) fn wait(&self) -> Result<Outcome> {
         let mut g = self.outcome.lock();
         loop {
-            if let Some(o) = *g {
-                return Ok(o);
+            if let Some(o) = g.as_ref() {
+                return Ok(o.clone());
             }
             if self.cv.wait_interruptible(&mut g) {
                 return Err(ERESTARTSYS);
@@ -122,9 +125,11 @@ impl Connecting {
                 }
             }
         };
-        match outcome {
-            Ok(reason) => self.stats.client.fallback(reason),
+        match &outcome {
+            Ok(Established::Fallback(reason)) => self.stats.client.fallback(*reason),
+            Ok(Established::Smcd(_)) => self.stats.client.smcd(),
             Err(Some(e)) => {
+                let e = *e;
                 self.stats.client.error();
                 // The connection is unusable: the application's next call and `SO_ERROR`
                 // report the error (C sets it on the SMC socket), the later calls fail.

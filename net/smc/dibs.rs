@@ -9,18 +9,18 @@
 //! capable, which changes the reasons a server declines for, as in C. No device carries data
 //! yet (there is no SMC-D data path).
 //!
-//! Locking: [`SmcdDevices::devices`] (mutex, "SmcdDevices::devices") protects the list and
+//! Locking: [`Core::devices`] (mutex, "Core::devices") protects the list and
 //! serialises the writers of [`OFFERED`]; it is only taken from the DIBS layer's
 //! `add_dev`/`del_dev` callbacks, and nothing is called with it held. [`OFFERED`] is read
 //! without a lock (a sequence count, as a seqlock).
 
 use crate::negotiate::OfferedDevice;
 use core::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use crate::lgr::Core;
 use kernel::{
     dibs::{self, Device},
-    new_mutex,
     prelude::*,
-    sync::{aref::ARef, Mutex},
+    sync::{aref::ARef, Arc},
 };
 
 /// Whether some device was SMC-Dv2 capable (C: `smc_ism_v2_capable`, which also stays set once
@@ -38,7 +38,7 @@ pub(crate) const MAX_DEVICES: usize = 32;
 
 /// The devices as a client proposal offers them, in list order, for readers without a lock.
 ///
-/// Written only under [`SmcdDevices::devices`]; `seq` is odd while a writer updates it.
+/// Written only under [`Core::devices`]; `seq` is odd while a writer updates it.
 pub(crate) struct Offered {
     seq: AtomicU32,
     count: AtomicUsize,
@@ -79,7 +79,7 @@ impl Offered {
         }
     }
 
-    /// Publishes `devs`; the caller holds [`SmcdDevices::devices`].
+    /// Publishes `devs`; the caller holds [`Core::devices`].
     fn publish(&self, devs: &[Option<Entry>]) {
         self.seq.fetch_add(1, Ordering::Relaxed);
         fence(Ordering::Release);
@@ -96,27 +96,17 @@ impl Offered {
 }
 
 /// A device in the list.
-struct Entry {
-    dev: ARef<Device>,
-    offer: OfferedDevice,
+pub(crate) struct Entry {
+    pub(crate) dev: ARef<Device>,
+    pub(crate) offer: OfferedDevice,
     loopback: bool,
 }
 
-/// The DIBS devices SMC-D may use.
-#[pin_data]
+/// The DIBS devices SMC-D may use: the module as a DIBS client. The list is
+/// [`Core::devices`] (the devices the DIBS layer added and has not removed, each held by a
+/// reference, packed at the front in C's list order).
 pub(crate) struct SmcdDevices {
-    /// The devices the DIBS layer added and has not removed, each held by a reference, packed
-    /// at the front in C's list order.
-    #[pin]
-    devices: Mutex<[Option<Entry>; MAX_DEVICES]>,
-}
-
-impl SmcdDevices {
-    pub(crate) fn new() -> impl PinInit<Self, Error> {
-        try_pin_init!(Self {
-            devices <- new_mutex!([const { None }; MAX_DEVICES], "SmcdDevices::devices"),
-        }? Error)
-    }
+    pub(crate) core: Arc<Core>,
 }
 
 #[vtable]
@@ -130,7 +120,7 @@ impl dibs::Client for SmcdDevices {
             offer: OfferedDevice { gid: gid.hi(), gid_ext: gid.lo(), chid: fabric },
             loopback,
         };
-        let mut devices = self.devices.lock();
+        let mut devices = self.core.devices.lock();
         let used = devices.iter().flatten().count();
         if used == MAX_DEVICES {
             drop(devices);
@@ -157,7 +147,7 @@ impl dibs::Client for SmcdDevices {
     }
 
     fn del_dev(&self, dev: &Device) {
-        let mut devices = self.devices.lock();
+        let mut devices = self.core.devices.lock();
         let at = devices
             .iter()
             .position(|e| e.as_ref().is_some_and(|e| core::ptr::eq(&*e.dev, dev)));
@@ -171,6 +161,8 @@ impl dibs::Client for SmcdDevices {
         }
         drop(devices);
         if gone.is_some() {
+            // Its link groups end; the DIBS layer waits for their holds on the device.
+            self.core.device_gone(crate::lgr::key_of(dev));
             dev_info!(dev.as_dev(), "smc_rs: SMC-D device removed\n");
         }
     }

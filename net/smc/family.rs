@@ -26,7 +26,9 @@
 //! never after, and is not held while waiting for a handshake.
 
 use crate::{
+    conn::Conn,
     connect::{Connecting, Outcome},
+    handshake::Established,
     listen::Listener,
     proto::{check_bind_addr, check_connect_addr, AddrError, IpVersion, SmcState, IPPROTO_SMC},
     stats,
@@ -40,7 +42,7 @@ use kernel::{
     },
     new_mutex,
     prelude::*,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, SetOnce},
     task::MAX_SCHEDULE_TIMEOUT,
 };
 
@@ -81,6 +83,8 @@ pub(crate) struct SmcSock {
     fallback: AtomicU32,
     /// The statistics of the socket's namespace.
     stats: Arc<stats::NetStats>,
+    /// The SMC-D connection, once the handshake chose SMC-D (never unset again).
+    smcd: SetOnce<Arc<Conn>>,
     #[pin]
     role: Mutex<Role>,
 }
@@ -92,11 +96,17 @@ impl SmcSock {
         stats: Arc<stats::NetStats>,
         role: Role,
         fallback: u32,
+        smcd: Option<Arc<Conn>>,
     ) -> impl PinInit<Self, Error> {
+        let once = SetOnce::new();
+        if let Some(c) = smcd {
+            once.populate(c);
+        }
         try_pin_init!(SmcSock {
             ip,
             clc,
             stats,
+            smcd: once,
             limit_hs: AtomicBool::new(false),
             hs_pending: AtomicBool::new(false),
             broken: AtomicBool::new(false),
@@ -139,17 +149,26 @@ fn settle(sock: &Sock<Smc>, wait: bool) -> Result {
         return Ok(());
     };
     let outcome: Outcome = if wait { c.wait()? } else { c.outcome().ok_or(EAGAIN)? };
-    if let Err(Some(_)) = outcome {
-        // Before any call can go past `hs_pending` to the CLC socket.
-        smc.broken.store(true, Ordering::Release);
+    // Before any call can go past `hs_pending` to the CLC socket.
+    match &outcome {
+        Err(Some(_)) => smc.broken.store(true, Ordering::Release),
+        Ok(Established::Smcd(conn)) => {
+            // A second call finds it set already.
+            smc.smcd.populate(conn.clone());
+        }
+        _ => {}
     }
     if !smc.hs_pending.swap(false, Ordering::AcqRel) {
         // Another call took note first.
         return Ok(());
     }
     match outcome {
-        Ok(reason) => {
+        Ok(Established::Fallback(reason)) => {
             smc.fallback.store(reason.code(), Ordering::Relaxed);
+            sock.set_sk_state(SmcState::Active as u8);
+            Ok(())
+        }
+        Ok(Established::Smcd(_)) => {
             sock.set_sk_state(SmcState::Active as u8);
             Ok(())
         }
@@ -205,16 +224,27 @@ impl Family for Smc {
             bindings::IPPROTO_TCP as i32,
         )?;
         let stats = stats::of(net).ok_or(ENODEV)?;
-        Ok(SmcSock::new(ip, Arc::new(clc, GFP_KERNEL)?, stats, Role::Init, 0))
+        Ok(SmcSock::new(ip, Arc::new(clc, GFP_KERNEL)?, stats, Role::Init, 0, None))
     }
 
     fn release(sock: &Sock<Self>) {
         let smc = sock.state();
         let role = core::mem::replace(&mut *smc.role.lock(), Role::Init);
+        let mut from_handshake = None;
         match role {
             Role::Listener(l) => l.close(),
-            Role::Client(Some(c)) => c.cancel(),
+            Role::Client(Some(c)) => {
+                c.cancel();
+                // Done now (`cancel` waited): its connection, if no call took note of it.
+                if let Some(Ok(Established::Smcd(conn))) = c.outcome() {
+                    from_handshake = Some(conn);
+                }
+            }
             _ => {}
+        }
+        let conn = smc.smcd.as_ref().cloned().or(from_handshake);
+        if let Some(conn) = conn {
+            conn.release();
         }
     }
 
@@ -318,7 +348,11 @@ impl Family for Smc {
         let timeout = (timeo != MAX_SCHEDULE_TIMEOUT as isize)
             .then(|| timeo.try_into().unwrap_or(0));
         let conn = listener.accept(nonblock, timeout)?;
-        Ok(SmcSock::new(smc.ip, conn.clc, smc.stats.clone(), Role::Accepted, conn.reason.code()))
+        let (code, smcd) = match conn.est {
+            Established::Fallback(r) => (r.code(), None),
+            Established::Smcd(c) => (0, Some(c)),
+        };
+        Ok(SmcSock::new(smc.ip, conn.clc, smc.stats.clone(), Role::Accepted, code, smcd))
     }
 
     fn accepted(_sock: &Sock<Self>, new: &Sock<Self>) {
@@ -346,6 +380,9 @@ impl Family for Smc {
         if matches!(settle(sock, false), Err(e) if e == EAGAIN) {
             return 0;
         }
+        if let Some(conn) = smc.smcd.as_ref() {
+            return conn.poll(args);
+        }
         sock.set_error(clc.error());
         mask
     }
@@ -358,6 +395,12 @@ impl Family for Smc {
         let smc = sock.state();
         // Before the handshake is done the socket is not connected yet (as in C).
         settle(sock, false).map_err(|_| ENOTCONN)?;
+        if let Some(conn) = smc.smcd.as_ref() {
+            if conn.shutdown(how)? {
+                let _ = smc.clc.shutdown(how);
+            }
+            return Ok(());
+        }
         smc.clc.shutdown(how)?;
         if let Some(l) = smc.listener() {
             // A listening CLC socket stops listening, which its hook does not report.
@@ -402,6 +445,11 @@ impl Family for Smc {
         if smc.broken.load(Ordering::Acquire) {
             return Err(EPIPE);
         }
+        if let Some(conn) = smc.smcd.as_ref() {
+            let nonblock = msg.flags() & bindings::MSG_DONTWAIT != 0;
+            let flags = msg.flags();
+            return conn.send(msg, len, flags, sock.timeo(true, nonblock));
+        }
         smc.clc.sendmsg(msg, len)
     }
 
@@ -411,6 +459,10 @@ impl Family for Smc {
         if smc.broken.load(Ordering::Acquire) {
             // As a reset connection after its error: end of stream.
             return Ok(0);
+        }
+        if let Some(conn) = smc.smcd.as_ref() {
+            let nonblock = flags & bindings::MSG_DONTWAIT as i32 != 0;
+            return conn.recv(msg, len, flags, sock.timeo(false, nonblock));
         }
         smc.clc.recvmsg(msg, len, flags)
     }

@@ -1,36 +1,41 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The CLC handshake on a connected CLC socket: what each side sends and receives, and why a
-//! connection stays on TCP.
-//!
-//! This node has no SMC-D data path yet, so every handshake ends in a fallback, with the
-//! messages and reasons a C node has in the same setup:
+//! The CLC handshake on a connected CLC socket: what each side sends and receives, and how
+//! the connection goes on: over SMC-D ([`Established::Smcd`]) or on TCP (a fallback, with its
+//! reason), with the messages and reasons a C node has in the same setup.
 //!
 //! - client: no SMC option from the peer means `PEERNOSMC` and no CLC at all. With DIBS
-//!   devices, it sends the Proposal a C client with these devices and no EID sends
-//!   ([`crate::negotiate::client_proposal`]), which a server declines (`PEERDECL`; C servers
-//!   always do: SMC-Dv2 without an EID is `NOUEID`); should a server accept anyway, the
-//!   client declines the Accept (`NOSMCDEV`). Without a device, a Decline (`NOSMCDEV`)
-//!   instead of a Proposal, as C's `__smc_connect()` sends when
-//!   `smc_find_proposal_devices()` finds nothing;
+//!   devices, it proposes SMC-Dv2 with them and its user EIDs
+//!   ([`crate::negotiate::client_proposal_eids`]); a Decline means `PEERDECL`; an Accept is
+//!   checked ([`crate::negotiate::client_check_accept`]), the link group found or made as the
+//!   Accept says (none where the server reuses one: `SYNCERR`), a DMB registered and the
+//!   Confirm sent. Without a device, a Decline (`NOSMCDEV`) instead of a Proposal, as C's
+//!   `__smc_connect()` sends when `smc_find_proposal_devices()` finds nothing;
 //! - server: no SMC option means `PEERNOSMC`; otherwise it waits (at most [`CLC_WAIT_MS`]) for
-//!   the client's Proposal or Decline. A Decline means `PEERDECL`; a Proposal is answered with
-//!   the Decline C would send ([`crate::negotiate::server_decline`]).
+//!   the client's Proposal or Decline. A Decline means `PEERDECL`; a Proposal is matched
+//!   against the devices and user EIDs ([`crate::negotiate::server_choose`]), declined as C
+//!   would, or accepted: link group, DMB, Accept, then the client's Confirm (or Decline).
 //!
 //! Errors (a peer that resets, stalls past the timeout, or sends what is not a valid CLC
 //! message) end the connection, as in C (`smc_listen_out_err()`): they are not fallbacks.
 
 use crate::{
-    clc::{self, Decline, DeclineReason, Header, Message, MessageType},
+    clc::{self, AcceptConfirm, Decline, DeclineReason, Header, Message, MessageType},
+    conn::Conn,
     dibs,
-    negotiate::{self, LocalCaps, OfferedDevice},
+    lgr::{Role, CORE},
+    negotiate::{self, AcceptError, LocalCaps, LocalDevice, OfferedDevice, SmcdLocalConn},
+    ueid::UEIDS,
 };
 use kernel::{
     alloc::KVVec,
     bindings,
+    dibs::{DeviceUser, Dmb, Gid},
     net::socket::KernelSocket,
     prelude::*,
+    sync::Arc,
     time::{msecs_to_jiffies, Jiffies},
+    utsname,
 };
 
 /// How long a side waits for the peer's next CLC message (C: `CLC_WAIT_TIME`, 6 s).
@@ -40,11 +45,10 @@ const CLC_WAIT_MS: u32 = 6000;
 pub(crate) const CLC_BUF_LEN: usize = clc::PROPOSAL_MAX_LEN;
 
 /// What this node has to offer, for the decisions of `negotiate`.
-fn local_caps() -> LocalCaps {
+fn local_caps(ueid_count: usize) -> LocalCaps {
     LocalCaps {
         ism_v2_capable: crate::dibs::ism_v2_capable(),
-        // No user EIDs yet (no generic netlink family to set them).
-        ueid_count: 0,
+        ueid_count,
         // Not checked yet: the rig's peers share one subnet.
         prefix_match: true,
     }
@@ -103,55 +107,244 @@ fn send_decline(clc: &KernelSocket, d: &Decline) -> Result {
     send_all(clc, &out, n)
 }
 
-/// The client's side, on a CLC socket whose TCP connection is established: returns why the
-/// connection stays on TCP.
-pub(crate) fn client(clc: &KernelSocket) -> Result<DeclineReason> {
-    if !clc.smc_option() {
-        return Ok(DeclineReason::PeerNoSmc);
+/// How a handshake ended for a connection that goes on.
+#[derive(Clone)]
+pub(crate) enum Established {
+    /// Over SMC-D.
+    Smcd(Arc<Conn>),
+    /// On TCP, for this reason.
+    Fallback(DeclineReason),
+}
+
+/// The DMB size a connection starts from: half of `net.smc.rmem`'s default doubled receive
+/// buffer, as C sizes an RMB from `sk_rcvbuf / 2` (64 KiB).
+const DMB_WANT: u32 = 64 * 1024;
+
+/// Registers a DMB for the peer `rgid` on `user`'s device: the wanted size, then smaller
+/// ones when the device refuses (as C's `__smc_buf_create()` downsizes; out of memory ends
+/// the search). Returns it and its size code, or the decline reason.
+fn register_dmb(user: &DeviceUser, rgid: &Gid) -> Result<(Dmb, u8), DeclineReason> {
+    let mut no_space = false;
+    for (code, len) in negotiate::smcd_dmb_sizes_from(DMB_WANT) {
+        match user.register_dmb(len, rgid) {
+            Ok(dmb) => {
+                // The CDC message area starts out zero: cursors at the start of the ring.
+                if dmb.zero(0, crate::cdc::SMCD_CDC_LEN).is_err() {
+                    return Err(DeclineReason::Mem);
+                }
+                return Ok((dmb, code));
+            }
+            Err(e) if e == ENOMEM => break,
+            Err(e) => no_space = e == ENOSPC,
+        }
     }
-    let caps = local_caps();
-    let proposal = if caps.ism_v2_capable {
-        let mut devs = KBox::new([OfferedDevice::default(); dibs::MAX_DEVICES], GFP_KERNEL)?;
-        let n = dibs::OFFERED.read(&mut devs);
-        devs.get(..n).and_then(negotiate::client_proposal)
-    } else {
-        None
-    };
-    let Some(p) = proposal else {
+    Err(negotiate::buf_create_decline(no_space))
+}
+
+/// The node name for the first contact extension.
+fn nodename() -> [u8; utsname::LEN] {
+    utsname::nodename()
+}
+
+/// What this side sends of itself in an Accept/Confirm.
+fn local_conn(user: &DeviceUser, dmb: &Dmb, code: u8, lgr_id: [u8; 4], first: bool) -> SmcdLocalConn {
+    let gid = user.device().gid();
+    SmcdLocalConn {
+        gid: gid.hi(),
+        gid_ext: gid.lo(),
+        chid: user.device().fabric_id(),
+        token: dmb.token(),
+        dmbe_size: code,
+        lgr_id,
+        first_contact: first,
+    }
+}
+
+/// Sends an Accept or Confirm.
+fn send_accept_confirm(clc: &KernelSocket, m: &AcceptConfirm) -> Result {
+    let mut out = [0u8; clc::MAX_ACCEPT_LEN];
+    let n = m.encode(&mut out).map_err(|_| EINVAL)?;
+    send_all(clc, &out, n)
+}
+
+/// The client's side, on a CLC socket whose TCP connection is established.
+pub(crate) fn client(clc: &KernelSocket) -> Result<Established> {
+    if !clc.smc_option() {
+        return Ok(Established::Fallback(DeclineReason::PeerNoSmc));
+    }
+    let ueids = UEIDS.read();
+    let caps = local_caps(ueids.count());
+    let mut devs = KBox::new([OfferedDevice::default(); dibs::MAX_DEVICES], GFP_KERNEL)?;
+    let n = if caps.ism_v2_capable { dibs::OFFERED.read(&mut devs) } else { 0 };
+    let offered = devs.get(..n).unwrap_or(&[]);
+    let Some(p) = negotiate::client_proposal_eids(offered, ueids.as_slice()) else {
         let version = negotiate::client_decline_version(&caps);
         let reason = negotiate::CLIENT_NO_DEVICE;
         send_decline(clc, &Decline::new(version, reason, [0; clc::SYSTEMID_LEN]))?;
-        return Ok(reason);
+        return Ok(Established::Fallback(reason));
     };
     let mut buf = KVVec::from_elem(0u8, CLC_BUF_LEN, GFP_KERNEL)?;
     let n = p.encode(&mut buf).map_err(|_| EINVAL)?;
     send_all(clc, &buf, n)?;
     let reply = buf.get_mut(..clc::MAX_ACCEPT_LEN).ok_or(EINVAL)?;
-    match recv_msg(clc, reply, MessageType::Accept)? {
-        Message::Decline(_) => Ok(DeclineReason::PeerDecl),
-        Message::AcceptConfirm(_) => {
-            let reason = negotiate::CLIENT_CANNOT_ACCEPT;
-            send_decline(clc, &Decline::new(clc::SMC_V2, reason, [0; clc::SYSTEMID_LEN]))?;
-            Ok(reason)
+    let accept = match recv_msg(clc, reply, MessageType::Accept)? {
+        Message::Decline(_) => return Ok(Established::Fallback(DeclineReason::PeerDecl)),
+        Message::AcceptConfirm(a) => a,
+        _ => return Err(EPROTO),
+    };
+    let decline = |reason: DeclineReason| -> Result<Established> {
+        let version = negotiate::accept_decline_version(&accept);
+        send_decline(clc, &Decline::new(version, reason, [0; clc::SYSTEMID_LEN]))?;
+        Ok(Established::Fallback(reason))
+    };
+    let choice = match negotiate::client_check_accept(offered, &accept) {
+        Ok(c) => c,
+        Err(AcceptError::Decline(r)) => return decline(r),
+        Err(AcceptError::Proto) => return Err(EPROTO),
+    };
+    let Some(core) = CORE.get() else {
+        return decline(DeclineReason::NoSmcdDev);
+    };
+    let chid = offered.get(choice.dev).map_or(0, |d| d.chid);
+    let Some(user) = core.device_user(chid) else {
+        return decline(DeclineReason::NoSmcdDev);
+    };
+    let peer = Gid::from_halves(choice.peer_gid, choice.peer_gid_ext);
+    let (lgr, new) = match core.link_group(Role::Client, &user, peer, choice.first_contact)? {
+        Some(x) => x,
+        // The server reuses a link group this side does not have.
+        None => return decline(DeclineReason::SyncErr),
+    };
+    let (dmb, code) = match register_dmb(&user, &peer) {
+        Ok(x) => x,
+        Err(r) => {
+            if new {
+                core.discard(&lgr);
+            }
+            return decline(r);
         }
-        _ => Err(EPROTO),
+    };
+    let confirm = negotiate::client_confirm(&choice, &local_conn(&user, &dmb, code, lgr.id, new), &nodename());
+    let conn = match Conn::new(lgr.clone(), user, dmb, choice.peer_dmb.token, choice.peer_dmb.len) {
+        Ok(c) => c,
+        Err(_) => {
+            if new {
+                core.discard(&lgr);
+            }
+            return decline(DeclineReason::Mem);
+        }
+    };
+    if let Err(e) = send_accept_confirm(clc, &confirm) {
+        conn.terminate();
+        return Err(e);
     }
+    Ok(Established::Smcd(conn))
 }
 
-/// The server's side, on a CLC socket just accepted: returns why the connection stays on
-/// TCP. `buf` is scratch space of [`CLC_BUF_LEN`] bytes.
-pub(crate) fn server(clc: &KernelSocket, buf: &mut [u8]) -> Result<DeclineReason> {
+/// The server's side, on a CLC socket just accepted. `buf` is scratch space of
+/// [`CLC_BUF_LEN`] bytes.
+pub(crate) fn server(clc: &KernelSocket, buf: &mut [u8]) -> Result<Established> {
     if !clc.smc_option() {
-        return Ok(DeclineReason::PeerNoSmc);
+        return Ok(Established::Fallback(DeclineReason::PeerNoSmc));
     }
-    match recv_msg(clc, buf, MessageType::Proposal)? {
-        Message::Decline(_) => Ok(DeclineReason::PeerDecl),
-        Message::Proposal(p) => {
-            let reason = negotiate::server_decline(&p, &local_caps());
-            let version = negotiate::server_decline_version(&p);
-            send_decline(clc, &Decline::new(version, reason, [0; clc::SYSTEMID_LEN]))?;
-            Ok(reason)
+    let p = match recv_msg(clc, buf, MessageType::Proposal)? {
+        Message::Decline(_) => return Ok(Established::Fallback(DeclineReason::PeerDecl)),
+        Message::Proposal(p) => p,
+        _ => return Err(EPROTO),
+    };
+    let ueids = UEIDS.read();
+    let caps = local_caps(ueids.count());
+    let version = negotiate::server_decline_version(&p);
+    let decline = |reason: DeclineReason| -> Result<Established> {
+        send_decline(clc, &Decline::new(version, reason, [0; clc::SYSTEMID_LEN]))?;
+        Ok(Established::Fallback(reason))
+    };
+    let core = CORE.get();
+    let mut offered = KBox::new([OfferedDevice::default(); dibs::MAX_DEVICES], GFP_KERNEL)?;
+    let n = if caps.ism_v2_capable && core.is_some() { dibs::OFFERED.read(&mut offered) } else { 0 };
+    let mut local = KBox::new([LocalDevice::default(); dibs::MAX_DEVICES], GFP_KERNEL)?;
+    for (l, o) in local.iter_mut().zip(offered.iter()).take(n) {
+        *l = LocalDevice { gid: o.gid, gid_ext: o.gid_ext, chid: o.chid };
+    }
+    let devs = local.get(..n).unwrap_or(&[]);
+    let choice = negotiate::server_choose(&p, &caps, devs, ueids.as_slice(), |i, g, ge| {
+        core.as_ref()
+            .and_then(|c| c.device_at(i))
+            .is_some_and(|u| u.query_remote_gid(&Gid::from_halves(g, ge), None).is_ok())
+    });
+    let choice = match choice {
+        Ok(c) => c,
+        Err(r) => return decline(r),
+    };
+    let Some(core) = core else {
+        return decline(DeclineReason::NoSmcdDev);
+    };
+    // The first candidate that has a link group and a DMB.
+    let mut first_err = None;
+    let mut set_up = None;
+    for cand in choice.candidates.iter() {
+        let Some(user) = core.device_at(cand.dev) else {
+            continue;
+        };
+        let peer = Gid::from_halves(cand.peer_gid, cand.peer_gid_ext);
+        let (lgr, new) = match core.link_group(Role::Server, &user, peer, false) {
+            Ok(Some(x)) => x,
+            _ => {
+                first_err.get_or_insert(DeclineReason::Mem);
+                continue;
+            }
+        };
+        match register_dmb(&user, &peer) {
+            Ok((dmb, code)) => {
+                set_up = Some((user, lgr, new, dmb, code));
+                break;
+            }
+            Err(r) => {
+                if new {
+                    core.discard(&lgr);
+                }
+                first_err.get_or_insert(r);
+            }
         }
-        _ => Err(EPROTO),
+    }
+    let Some((user, lgr, new, dmb, code)) = set_up else {
+        let first = first_err.unwrap_or(DeclineReason::NoSmcd2Dev);
+        return decline(negotiate::server_decline_init_failed(&p, &caps, ueids.as_slice(), first));
+    };
+    let accept = negotiate::server_accept(&choice, &local_conn(&user, &dmb, code, lgr.id, new), &nodename());
+    let fail = |e: Error| -> Result<Established> {
+        if new {
+            core.discard(&lgr);
+        }
+        Err(e)
+    };
+    if let Err(e) = send_accept_confirm(clc, &accept) {
+        return fail(e);
+    }
+    let confirm = match recv_msg(clc, buf, MessageType::Confirm) {
+        Ok(Message::AcceptConfirm(c)) => c,
+        Ok(Message::Decline(_)) => {
+            if new {
+                core.discard(&lgr);
+            }
+            return Ok(Established::Fallback(DeclineReason::PeerDecl));
+        }
+        Ok(_) => return fail(EPROTO),
+        Err(e) => return fail(e),
+    };
+    let peer = match negotiate::server_check_confirm(&choice, &confirm) {
+        Ok(c) => c.peer_dmb,
+        Err(AcceptError::Decline(r)) => {
+            if new {
+                core.discard(&lgr);
+            }
+            return decline(r);
+        }
+        Err(AcceptError::Proto) => return fail(EPROTO),
+    };
+    let (peer_token, peer_len) = (peer.token, peer.len);
+    match Conn::new(lgr.clone(), user, dmb, peer_token, peer_len) {
+        Ok(c) => Ok(Established::Smcd(c)),
+        Err(e) => fail(e),
     }
 }

@@ -37,7 +37,10 @@
 //! atomic context and takes no lock of ours: it only queues the listener work, which looks at
 //! [`Queue`] when it runs.
 
-use crate::{clc::DeclineReason, handshake, stats};
+use crate::{
+    handshake::{self, Established},
+    stats,
+};
 use core::mem;
 use kernel::{
     alloc::KVVec,
@@ -60,10 +63,10 @@ const BACK_OFF_MS: u32 = 20;
 const MIN_CAPACITY: usize = 16;
 const MAX_CAPACITY: usize = 4096;
 
-/// A connection whose handshake ended in a fallback, waiting for `accept()`.
+/// A connection whose handshake is done, waiting for `accept()`.
 pub(crate) struct Ready {
     pub(crate) clc: Arc<KernelSocket>,
-    pub(crate) reason: DeclineReason,
+    pub(crate) est: Established,
 }
 
 /// What [`Listener::queue`] protects.
@@ -235,7 +238,12 @@ impl Listener {
         for c in inflight.iter() {
             c.work.flush();
         }
-        // Closes what was never accepted (peers see a reset).
+        // Closes what was never accepted (peers see a reset, or the close of SMC-D).
+        for r in ready.iter() {
+            if let Established::Smcd(c) = &r.est {
+                c.release();
+            }
+        }
         drop(ready);
         drop(inflight);
     }
@@ -293,25 +301,39 @@ impl Listener {
     }
 
     /// A handshake ended: queues its connection for `accept()` or drops it.
-    fn finish(self: &Arc<Self>, conn: &Arc<Conn>, outcome: Result<DeclineReason>) {
+    fn finish(self: &Arc<Self>, conn: &Arc<Conn>, outcome: Result<Established>) {
         let mut q = self.queue.lock();
         if let Some(i) = q.inflight.iter().position(|c| Arc::ptr_eq(c, conn)) {
             let _ = q.inflight.remove(i);
         }
-        let queued = match outcome {
-            Ok(reason) if !q.closing => q
-                .ready
-                .push_within_capacity(Ready { clc: conn.clc.clone(), reason })
-                .is_ok(),
-            _ => false,
+        let counted = match &outcome {
+            Ok(Established::Fallback(r)) => Some(Some(*r)),
+            Ok(Established::Smcd(_)) => Some(None),
+            Err(_) => None,
+        };
+        let (queued, refused) = match outcome {
+            Ok(est) if !q.closing => {
+                match q.ready.push_within_capacity(Ready { clc: conn.clc.clone(), est }) {
+                    Ok(()) => (true, None),
+                    Err(e) => (false, Some(e)),
+                }
+            }
+            _ => (false, None),
         };
         if !queued {
             self.room_made(&mut q);
         }
         drop(q);
         self.cv.notify_all();
-        match outcome {
-            Ok(reason) if queued => self.stats.server.fallback(reason),
+        // An SMC-D connection that cannot be queued ends here (outside the lock).
+        if let Some(r) = refused {
+            if let Established::Smcd(c) = &r.0.est {
+                c.release();
+            }
+        }
+        match counted {
+            Some(Some(reason)) if queued => self.stats.server.fallback(reason),
+            Some(None) if queued => self.stats.server.smcd(),
             _ => self.stats.server.error(),
         }
     }

@@ -13,8 +13,11 @@
 //! - [`stats`]: why connections fell back, in debugfs.
 //! - [`clc`], [`negotiate`]: the CLC messages on the wire and the decisions of each side, as
 //!   plain Rust (the `smc-wire` crate in `wire/`, also tested and fuzzed in userspace).
-//! - [`cdc`], [`close`]: the SMC-D CDC message and cursor arithmetic, and the close state
-//!   machine, of the data path (same crate; the data path that uses them is still to come).
+//! - [`lgr`]: SMC-D link groups (and the module's SMC-D state), [`conn`]: one SMC-D
+//!   connection's data path.
+//! - [`cdc`], [`close`], [`eid`]: the SMC-D CDC message and cursor arithmetic, the close state
+//!   machine, the user EID table (same crate).
+//! - [`netlink`], [`ueid`]: the `SMC_GEN_NETLINK` family (user EIDs) and the published table.
 
 #[path = "wire/src/cdc.rs"]
 pub mod cdc;
@@ -22,16 +25,22 @@ pub mod cdc;
 pub mod clc;
 #[path = "wire/src/close.rs"]
 pub mod close;
+mod conn;
 mod connect;
 mod dibs;
+#[path = "wire/src/eid.rs"]
+pub mod eid;
 mod family;
 mod faults;
 mod handshake;
+mod lgr;
 mod listen;
 #[path = "wire/src/negotiate.rs"]
 pub mod negotiate;
+mod netlink;
 mod proto;
 mod stats;
+mod ueid;
 
 // `cdc::SOCK_MIN_SNDBUF` is this kernel's (`2 * TCP_SKB_MIN_TRUESIZE`, from the size of its
 // `struct sk_buff`, cache-line aligned).
@@ -43,8 +52,10 @@ const _: () = assert!(
 use kernel::{
     debugfs,
     dibs::ClientRegistration,
-    net::{family::Registration, pernet, socket::SmcOptionUse},
+    global_arc::Published,
+    net::{family::Registration, genl, pernet, socket::SmcOptionUse},
     prelude::*,
+    sync::Arc,
 };
 
 module! {
@@ -55,32 +66,53 @@ module! {
     license: "GPL",
 }
 
-/// The module's state: the per-namespace state, the DIBS client, the SMC TCP option, the
-/// statistics file and the registered protocol family.
+/// The module's state: the per-namespace state, the SMC-D state, the DIBS client, the SMC TCP
+/// option, the statistics file, the generic netlink family and the registered protocol family.
 ///
-/// The family is registered last and unregistered first (fields drop in declaration order).
+/// The family is registered last and unregistered first (fields drop in declaration order);
+/// the link groups end ([`CoreShutdown`]) before the DIBS client unregisters, which waits for
+/// their DMBs.
 #[pin_data]
 struct SmcModule {
     #[pin]
     family: Registration<family::Smc>,
+    _genl: genl::Registration,
     _fallback_file: Pin<KBox<debugfs::File<stats::FallbackView>>>,
     _debugfs: debugfs::Dir,
     _smc_option: SmcOptionUse,
+    _shutdown: CoreShutdown,
     devices: ClientRegistration<dibs::SmcdDevices>,
+    _core: Published<lgr::Core>,
     #[pin]
     _pernet: pernet::Registration<stats::SmcNet>,
+}
+
+/// Ends every link group when dropped (module exit).
+struct CoreShutdown(Arc<lgr::Core>);
+
+impl Drop for CoreShutdown {
+    fn drop(&mut self) {
+        self.0.shutdown();
+    }
 }
 
 impl kernel::InPlaceModule for SmcModule {
     fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
         let dir = debugfs::Dir::new(c"smc_rs");
         let file = KBox::pin_init(dir.read_only_file(c"fallback", stats::FallbackView), GFP_KERNEL);
+        let core = Arc::pin_init(lgr::Core::new(), GFP_KERNEL);
         try_pin_init!(Self {
             _pernet <- pernet::Registration::new(),
-            devices: ClientRegistration::new(c"smc_rs", dibs::SmcdDevices::new())?,
+            _core: lgr::CORE.set(core.clone()?)?,
+            devices: ClientRegistration::new(
+                c"smc_rs",
+                Ok::<_, Error>(dibs::SmcdDevices { core: core.clone()? }),
+            )?,
+            _shutdown: CoreShutdown(core?),
             _smc_option: SmcOptionUse::new(),
             _fallback_file: file?,
             _debugfs: dir,
+            _genl: netlink::register()?,
             family <- Registration::new(module),
         })
     }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Fallback statistics: why connections stayed on TCP, counted per reason and role, and how
-//! many handshakes failed outright (the connection was dropped).
+//! Connection statistics: why connections stayed on TCP, counted per reason and role, how
+//! many handshakes failed outright (the connection was dropped), and how many went on over
+//! SMC-D.
 //!
 //! Kept per network namespace, as in C (for its generic netlink interface,
 //! `SMC_NETLINK_GET_FBACK_STATS`, still to come): each namespace has an [`NetStats`], which
@@ -43,6 +44,8 @@ pub(crate) struct Fallbacks {
     other: AtomicU64,
     /// Handshakes that failed without a fallback (C: `*_hshake_err_cnt`).
     errors: AtomicU64,
+    /// Connections that went on over SMC-D (C: `smc[CLNT|SERV].succ`, SMC-Dv2).
+    smcd: AtomicU64,
 }
 
 impl Fallbacks {
@@ -52,6 +55,7 @@ impl Fallbacks {
                 MAX_REASONS],
             other: AtomicU64::new(0),
             errors: AtomicU64::new(0),
+            smcd: AtomicU64::new(0),
         }
     }
 
@@ -80,6 +84,11 @@ impl Fallbacks {
         self.errors.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts a connection that went on over SMC-D.
+    pub(crate) fn smcd(&self) {
+        self.smcd.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// How many handshakes failed.
     #[cfg_attr(not(CONFIG_KUNIT = "y"), allow(dead_code))]
     pub(crate) fn error_count(&self) -> u64 {
@@ -94,7 +103,8 @@ impl Fallbacks {
             }
         }
         writeln!(f, "{role} other {}", self.other.load(Ordering::Relaxed))?;
-        writeln!(f, "{role} hshake_err {}", self.errors.load(Ordering::Relaxed))
+        writeln!(f, "{role} hshake_err {}", self.errors.load(Ordering::Relaxed))?;
+        writeln!(f, "{role} smcd {}", self.smcd.load(Ordering::Relaxed))
     }
 }
 

@@ -91,7 +91,7 @@ use crate::{
 use core::{marker::PhantomData, ptr::NonNull};
 
 mod client;
-pub use client::{DeviceUser, Dmb, RemoteDmb};
+pub use client::{DeviceUser, Dmb, DmbSignal, RemoteDmb};
 
 /// The fabric ID every loopback device reports (`DIBS_LOOPBACK_FABRIC`).
 pub const LOOPBACK_FABRIC: u16 = bindings::DIBS_LOOPBACK_FABRIC as u16;
@@ -1014,7 +1014,16 @@ unsafe extern "C" fn handle_irq_callback<C: Client>(
     dmbemask: u16,
 ) {
     // SAFETY: See above.
-    unsafe { registered::<C>().handle_irq(Device::from_raw(dev), idx, dmbemask) }
+    let d = unsafe { Device::from_raw(dev) };
+    // A DMB with a handler of its own gets the signal there.
+    // SAFETY: The DIBS layer calls `handle_irq` with the device's lock held.
+    if let Some(p) = unsafe { d.presence_locked() } {
+        if p.signal(idx, dmbemask) {
+            return;
+        }
+    }
+    // SAFETY: See above.
+    unsafe { registered::<C>().handle_irq(d, idx, dmbemask) }
 }
 
 unsafe extern "C" fn handle_event_callback<C: Client>(

@@ -351,3 +351,29 @@ __rust_helper void rust_helper_sk_data_ready_inherit(struct sock *listener,
 }
 
 #endif
+
+__rust_helper size_t rust_helper_msghdr_copy_from(struct msghdr *msg, void *buf, size_t len)
+{
+	return copy_from_iter(buf, len, &msg->msg_iter);
+}
+
+__rust_helper size_t rust_helper_msghdr_copy_to(struct msghdr *msg, const void *buf,
+						 size_t len)
+{
+	return copy_to_iter(buf, len, &msg->msg_iter);
+}
+
+__rust_helper size_t rust_helper_msghdr_data_left(const struct msghdr *msg)
+{
+	return msg_data_left(msg);
+}
+
+__rust_helper long rust_helper_sk_timeo(const struct sock *sk, bool send, bool noblock)
+{
+	return send ? sock_sndtimeo(sk, noblock) : sock_rcvtimeo(sk, noblock);
+}
+
+__rust_helper int rust_helper_sk_read_bufsize(const struct sock *sk, bool send)
+{
+	return send ? READ_ONCE(sk->sk_sndbuf) : READ_ONCE(sk->sk_rcvbuf);
+}

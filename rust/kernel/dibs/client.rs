@@ -33,10 +33,26 @@ use crate::{
         Completion,
     },
 };
+use crate::{
+    rbtree::{RBTree, RBTreeNode},
+    static_lock_class,
+    sync::{Arc, SpinLockIrq},
+};
+
+/// The lock name of `Presence::signals`.
+static SIGNALS_NAME: &CStr = c"dibs::Presence::signals";
 use core::{
     ptr::NonNull,
     sync::atomic::{AtomicPtr, AtomicUsize, Ordering},
 };
+
+/// What a DMB's signals are delivered to (see [`Dmb::on_signal`]).
+pub trait DmbSignal: Send + Sync {
+    /// The peer signalled the DMB (`dmbemask`: which signals). Called from the device's
+    /// interrupt path, with the device's lock held and interrupts off: must not sleep, and
+    /// should only hand the work on (queue a work item).
+    fn signalled(&self, dmbemask: u16);
+}
 
 /// The `struct dibs_client` of the registered Rust client (see `ClientRegistration`), null
 /// while none is registered.
@@ -57,6 +73,11 @@ pub(super) struct Presence {
     /// Completed when `users` drops to zero.
     #[pin]
     idle: Completion,
+    /// The signal handlers of the client's DMBs on this device, by DMB index. Taken with
+    /// interrupts off: inside the device's lock on the signal path, alone elsewhere (nothing
+    /// is called with it held).
+    #[pin]
+    signals: SpinLockIrq<RBTree<u32, Arc<dyn DmbSignal>>>,
 }
 
 impl Presence {
@@ -64,6 +85,10 @@ impl Presence {
         pin_init!(Self {
             users: AtomicUsize::new(1),
             idle <- Completion::new(),
+            // The name from a static, not a literal: this initialiser is instantiated in the
+            // client's crate (through the generic `add_dev` callback), where a literal would be
+            // another copy, and lockdep wants one name per class key.
+            signals <- SpinLockIrq::new(RBTree::new(), SIGNALS_NAME, static_lock_class!()),
         })
     }
 
@@ -76,6 +101,17 @@ impl Presence {
     fn put(&self) {
         if self.users.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.idle.complete_all();
+        }
+    }
+
+    /// Delivers a signal of DMB `idx` to its handler; false if it has none.
+    pub(super) fn signal(&self, idx: u32, dmbemask: u16) -> bool {
+        match self.signals.lock().get(&idx) {
+            Some(h) => {
+                h.signalled(dmbemask);
+                true
+            }
+            None => false,
         }
     }
 
@@ -143,6 +179,24 @@ impl Device {
         })
     }
 
+    /// The Rust client's `Presence` for this device, read by a caller that holds the device's
+    /// lock already.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds `dibs_dev.lock` (the DIBS layer calls `handle_irq` with it held) for
+    /// the lifetime of the returned reference.
+    pub(super) unsafe fn presence_locked(&self) -> Option<&Presence> {
+        // SAFETY: The callbacks run only while the client is registered.
+        let id = usize::from(unsafe { client().ok()?.as_ref().id });
+        // SAFETY: `priv_` is only written under the device's lock, which the caller holds; a
+        // non-null entry is the live `Presence`, freed only after it is cleared under the
+        // lock (see `del_dev_callback`).
+        let p = unsafe { (*self.as_raw()).priv_[id] }.cast::<Presence>();
+        // SAFETY: See above: live while the lock is held.
+        NonNull::new(p).map(|p| unsafe { &*p.as_ptr() })
+    }
+
     /// Sets (`Some`) or clears (`None`) the Rust client's `Presence` for this device; returns
     /// the one it replaces.
     pub(super) fn set_presence(&self, p: Option<NonNull<Presence>>) -> Option<NonNull<Presence>> {
@@ -188,6 +242,11 @@ impl DeviceUser {
 
     fn raw(&self) -> *mut bindings::dibs_dev {
         self.dev.as_raw()
+    }
+
+    fn presence(&self) -> &Presence {
+        // SAFETY: Live while `self` holds a use (type invariant).
+        unsafe { self.presence.as_ref() }
     }
 
     /// The device's operations.
@@ -333,6 +392,16 @@ impl Dmb {
         &self.user
     }
 
+    /// Delivers the DMB's signals to `handler` from now on, until the DMB is unregistered
+    /// (replacing a handler set before).
+    pub fn on_signal(&self, handler: Arc<dyn DmbSignal>) -> Result {
+        let node = RBTreeNode::new(self.raw.idx, handler, GFP_KERNEL)?;
+        let old = self.user.presence().signals.lock().insert(node);
+        // Dropped outside the lock.
+        drop(old);
+        Ok(())
+    }
+
     /// Copies `out.len()` bytes of the DMB at `offset` into `out`.
     pub fn read(&self, offset: usize, out: &mut [u8]) -> Result {
         let src = range(self.raw.cpu_addr, self.raw.dmb_len, offset, out.len())?;
@@ -371,6 +440,9 @@ impl Dmb {
 
 impl Drop for Dmb {
     fn drop(&mut self) {
+        // No more signals for it: the index may go to another DMB once unregistered.
+        let handler = self.user.presence().signals.lock().remove(&self.raw.idx);
+        drop(handler);
         if let Some(unregister) = self.user.ops().unregister_dmb {
             // SAFETY: Registered by this device (type invariant), whose driver is live while
             // `user` is; nothing uses `raw` afterwards.

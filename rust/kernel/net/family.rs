@@ -302,6 +302,20 @@ impl<F: Family> Sock<F> {
         unsafe { bindings::sk_copy_sol_socket(self.sk, from.sk()) };
     }
 
+    /// The time a blocking send (`send`) or receive waits (`SO_SNDTIMEO`/`SO_RCVTIMEO`) in
+    /// jiffies, 0 for a non-blocking call, `MAX_SCHEDULE_TIMEOUT` for no limit.
+    pub fn timeo(&self, send: bool, nonblock: bool) -> isize {
+        // SAFETY: `sk` is live; the helper reads the fields.
+        unsafe { bindings::sk_timeo(self.sk, send, nonblock) as isize }
+    }
+
+    /// The socket's send (`send`) or receive buffer size (`sk_sndbuf`/`sk_rcvbuf`, which
+    /// `SO_SNDBUF`/`SO_RCVBUF` set to twice the value asked for).
+    pub fn bufsize(&self, send: bool) -> i32 {
+        // SAFETY: `sk` is live; the helper reads the field with `READ_ONCE()`.
+        unsafe { bindings::sk_read_bufsize(self.sk, send) }
+    }
+
     /// Sets the socket's pending error (what `SO_ERROR` reports), a positive errno or 0.
     pub fn set_error(&self, err: i32) {
         // SAFETY: `sk` is live.

@@ -138,6 +138,26 @@ impl MsgHdr<'_> {
         // SAFETY: `ptr` is live for `'a` (type invariant).
         unsafe { bindings::msghdr_flags(self.ptr) }
     }
+
+    /// How many bytes of data the message has left (to send from, or room to receive into).
+    pub fn data_left(&self) -> usize {
+        // SAFETY: `ptr` is live for `'a` (type invariant).
+        unsafe { bindings::msghdr_data_left(self.ptr) }
+    }
+
+    /// Copies the message's next bytes into `buf` (as many as fit); returns how many were
+    /// copied, fewer than asked at the end of the data or on a fault.
+    pub fn copy_from(&mut self, buf: &mut [u8]) -> usize {
+        // SAFETY: `ptr` is live and ours (type invariant); `buf` is writable for its length.
+        unsafe { bindings::msghdr_copy_from(self.ptr, buf.as_mut_ptr().cast(), buf.len()) }
+    }
+
+    /// Copies `buf` into the message's data; returns how many bytes were copied, fewer than
+    /// `buf.len()` when the message has no more room or on a fault.
+    pub fn copy_to(&mut self, buf: &[u8]) -> usize {
+        // SAFETY: `ptr` is live and ours (type invariant); `buf` is readable for its length.
+        unsafe { bindings::msghdr_copy_to(self.ptr, buf.as_ptr().cast(), buf.len()) }
+    }
 }
 
 /// The arguments of a `poll` operation: the file polled and its poll table.

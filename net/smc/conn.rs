@@ -1,0 +1,629 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! One SMC-D connection: the data path after the handshake.
+//!
+//! Each side has registered a DMB (direct memory buffer) on its DIBS device for the other to
+//! write into: a 32-byte CDC message at its start (`cdc::SMCD_CDC_LEN`), then the receive
+//! ring. A writer copies its data into the peer's ring (`move_data` without a signal, at
+//! `SMCD_CDC_LEN` + the ring offset), then its CDC message at offset 0 with a signal: its
+//! producer cursor (where its next byte goes), its consumer cursor in its own ring (how far
+//! it has read what the peer wrote), and the flags. The layout and the cursor arithmetic are
+//! `wire/src/cdc.rs`, shared with the C smc byte for byte.
+//!
+//! - Receiving: the device signals our DMB; the signal handler ([`RxSignal`], interrupt
+//!   context) only queues the connection's work, which reads the CDC message (the two cursor
+//!   words as atomics, so never torn), checks it ([`SmcdCdc::check`]: a cursor the peer could
+//!   not have sent aborts the connection instead of being trusted), takes the new cursors and
+//!   flags, and wakes readers, writers and pollers ([`Conn::cv`]).
+//! - `recvmsg` copies out of our ring and moves our consumer cursor; it tells the writer
+//!   (a CDC message) when `cdc::consumer_update_due` says the writer needs the room, as C's
+//!   `smc_tx_consumer_update()` does.
+//! - `sendmsg` copies into the peer's ring as far as the peer's last consumer cursor allows,
+//!   then sends its CDC message; with no room it sets `write_blocked` and waits for the
+//!   peer's consumer update. No send buffer of our own: data goes to the peer at once (one
+//!   copy from user space into a bounce buffer, one by the device into the peer's DMB).
+//! - Closing follows `wire/src/close.rs` (C's states): the close, `shutdown` and the peer's
+//!   flags move the state, and a step's message goes out as a CDC message with the flag.
+//!   A released socket's connection lives on until its close completes (the peer's close
+//!   arrives), then leaves its link group and unregisters its DMB; if the peer never
+//!   answers, it ends with its link group (device removal, module unload).
+//!
+//! Locking: [`Conn::inner`] ("Conn::inner") protects the cursors, flags and state, and the
+//! DMB and device hold; the device is called under it (`move_data`), and the device's signal
+//! path takes no lock of ours but the DIBS abstraction's handler table, so that is safe. It
+//! comes after `LinkGroup::conns`.
+
+use crate::{
+    cdc::{self, ConnStateFlags, Cursor, ProducerFlags, RxView, SmcdCdc, SMCD_CDC_LEN},
+    close::{self, Event, Flags, Send as CloseSend, State},
+    lgr::LinkGroup,
+};
+use kernel::{
+    alloc::KVVec,
+    bindings,
+    dibs::{DeviceUser, Dmb, DmbSignal},
+    net::socket::{MsgHdr, PollArgs},
+    new_mutex, new_poll_condvar, new_work,
+    prelude::*,
+    sync::{poll::PollCondVar, Arc, CondVarTimeoutResult, Mutex},
+    task::MAX_SCHEDULE_TIMEOUT,
+    workqueue::{self, impl_has_work, Work, WorkItem},
+};
+
+/// The largest piece copied at once (the bounce buffer's size).
+const BOUNCE_LEN: usize = 64 * 1024;
+
+/// The ring offset of the producer cursor word and of the consumer cursor word in a CDC
+/// message.
+const OFF_PROD: usize = 8;
+const OFF_CONS: usize = 16;
+
+/// A connection's state, under [`Conn::inner`].
+struct Inner {
+    /// Our DMB, which the peer writes into (`None` once the connection ended).
+    dmb: Option<Dmb>,
+    /// Our hold on the device (`None` once the connection ended).
+    user: Option<DeviceUser>,
+    /// Scratch space for copies between user space and the DMBs.
+    bounce: KVVec<u8>,
+    /// The peer's producer cursor in our ring, as last accepted.
+    peer_prod: Cursor,
+    /// Our consumer cursor in our ring: how far the application has read.
+    cons: Cursor,
+    /// The consumer cursor we last told the peer.
+    cons_told: Cursor,
+    /// The peer's producer flags, as last received.
+    peer_flags: ProducerFlags,
+    /// The closing flags the peer sent.
+    rx: Flags,
+    /// Our producer cursor in the peer's ring.
+    prod: Cursor,
+    /// The peer's consumer cursor in its ring, as last accepted.
+    peer_cons: Cursor,
+    /// The closing flags we sent.
+    tx: Flags,
+    /// We are waiting for room in the peer's ring (told to the peer with the next message).
+    write_blocked: bool,
+    /// The close state machine's state.
+    state: State,
+    /// The error that ended the connection.
+    err: Option<Error>,
+    /// The socket was released.
+    released: bool,
+    /// The application shut down reading.
+    shut_rd: bool,
+}
+
+/// An SMC-D connection.
+#[pin_data]
+pub(crate) struct Conn {
+    lgr: Arc<LinkGroup>,
+    /// The peer's DMB: its token and the size of its ring.
+    peer_token: u64,
+    peer_ring: u32,
+    /// The size of our ring.
+    rx_ring: u32,
+    #[pin]
+    inner: Mutex<Inner>,
+    /// Notified when data, room or the state changed.
+    #[pin]
+    cv: PollCondVar,
+    /// Takes in the peer's CDC message.
+    #[pin]
+    work: Work<Conn>,
+}
+
+impl_has_work! {
+    impl HasWork<Conn> for Conn { self.work }
+}
+
+/// What a DMB's signal is delivered to: queues its connection's work.
+struct RxSignal {
+    conn: Arc<Conn>,
+}
+
+impl DmbSignal for RxSignal {
+    fn signalled(&self, _dmbemask: u16) {
+        // The handler table holds `self`, so the reference an already queued work item hands
+        // back is never the last one (nothing is freed in interrupt context).
+        let _ = workqueue::system_highpri().enqueue(self.conn.clone());
+    }
+}
+
+/// The flags of a CDC message from the closing flags we send.
+fn state_flags(f: Flags) -> ConnStateFlags {
+    let mut b = 0;
+    if f.done_writing {
+        b |= ConnStateFlags::PEER_DONE_WRITING;
+    }
+    if f.closed {
+        b |= ConnStateFlags::PEER_CONN_CLOSED;
+    }
+    if f.abort {
+        b |= ConnStateFlags::PEER_CONN_ABORT;
+    }
+    ConnStateFlags(b)
+}
+
+/// A wait's outcome, for the loops of `recv` and `send`.
+enum Waited {
+    Again,
+    Timeout,
+    Signal,
+}
+
+impl Conn {
+    /// The connection over `dmb` (ours, registered for the peer) in `lgr`, writing into the
+    /// peer's DMB `peer_token` of `peer_len` bytes. Joins the link group and takes the
+    /// signals of `dmb`.
+    pub(crate) fn new(
+        lgr: Arc<LinkGroup>,
+        user: DeviceUser,
+        dmb: Dmb,
+        peer_token: u64,
+        peer_len: u32,
+    ) -> Result<Arc<Conn>> {
+        let rx_ring = dmb.len().checked_sub(SMCD_CDC_LEN as u32).ok_or(EINVAL)?;
+        let peer_ring = peer_len.checked_sub(SMCD_CDC_LEN as u32).ok_or(EINVAL)?;
+        if rx_ring == 0 || peer_ring == 0 {
+            return Err(EINVAL);
+        }
+        let bounce = KVVec::from_elem(0u8, BOUNCE_LEN, GFP_KERNEL)?;
+        let conn = Arc::pin_init(
+            try_pin_init!(Conn {
+                lgr: lgr.clone(),
+                peer_token,
+                peer_ring,
+                rx_ring,
+                inner <- new_mutex!(
+                    Inner {
+                        dmb: None,
+                        user: Some(user),
+                        bounce,
+                        peer_prod: Cursor::default(),
+                        cons: Cursor::default(),
+                        cons_told: Cursor::default(),
+                        peer_flags: ProducerFlags::default(),
+                        rx: Flags::default(),
+                        prod: Cursor::default(),
+                        peer_cons: Cursor::default(),
+                        tx: Flags::default(),
+                        write_blocked: false,
+                        state: State::Active,
+                        err: None,
+                        released: false,
+                        shut_rd: false,
+                    },
+                    "Conn::inner"
+                ),
+                cv <- new_poll_condvar!("Conn::cv"),
+                work <- new_work!("Conn::work"),
+            }? Error),
+            GFP_KERNEL,
+        )?;
+        let signal: Arc<dyn DmbSignal> = Arc::new(RxSignal { conn: conn.clone() }, GFP_KERNEL)?;
+        dmb.on_signal(signal)?;
+        conn.inner.lock().dmb = Some(dmb);
+        conn.lgr.add(conn.clone())?;
+        // A message that came before the handler was set.
+        let _ = workqueue::system_highpri().enqueue(conn.clone());
+        Ok(conn)
+    }
+
+    /// Sends our CDC message (with the closing flags of `g.tx`).
+    fn send_cdc(&self, g: &mut Inner) -> Result {
+        let mut pf = 0;
+        if g.write_blocked {
+            pf |= ProducerFlags::WRITE_BLOCKED;
+        }
+        let msg = SmcdCdc {
+            prod: g.prod,
+            cons: g.cons,
+            prod_flags: ProducerFlags(pf),
+            conn_state: state_flags(g.tx),
+        };
+        let user = g.user.as_ref().ok_or(ECONNRESET)?;
+        match user.move_data(self.peer_token, 0, true, 0, &msg.encode()) {
+            Ok(()) => {
+                g.cons_told = g.cons;
+                Ok(())
+            }
+            Err(e) => {
+                // The peer's DMB is gone: the connection cannot go on (C marks it aborted).
+                g.tx.abort = true;
+                g.err.get_or_insert(ECONNRESET);
+                Err(e)
+            }
+        }
+    }
+
+    /// Applies the close machine's step for `event`; true if the connection is done.
+    fn step(&self, g: &mut Inner, event: Event) -> bool {
+        let s = close::step(g.state, g.tx, g.rx, event);
+        let send = match s.send {
+            CloseSend::Nothing => false,
+            CloseSend::DoneWriting => {
+                g.tx.done_writing = true;
+                true
+            }
+            CloseSend::Closed => {
+                g.tx.closed = true;
+                true
+            }
+            CloseSend::Abort => {
+                g.tx.abort = true;
+                true
+            }
+        };
+        g.state = s.state;
+        if s.aborted {
+            g.err.get_or_insert(ECONNABORTED);
+        }
+        if send {
+            let _ = self.send_cdc(g);
+        }
+        g.state == State::Closed
+    }
+
+    /// Our connection is over: leave the link group, let go of the DMB and the device.
+    fn finish(&self, g: &mut Inner) -> (Option<Dmb>, Option<DeviceUser>) {
+        g.state = State::Closed;
+        (g.dmb.take(), g.user.take())
+    }
+
+    /// Ends the connection now (its link group ended): readers and writers get an error.
+    pub(crate) fn terminate(&self) {
+        let (dmb, user) = {
+            let mut g = self.inner.lock();
+            if g.state != State::Closed {
+                g.err.get_or_insert(ECONNABORTED);
+            }
+            self.finish(&mut g)
+        };
+        drop(dmb);
+        drop(user);
+        self.cv.notify_all();
+    }
+
+    /// Takes in the peer's CDC message.
+    fn receive(&self) {
+        let mut g = self.inner.lock();
+        let Some(dmb) = g.dmb.as_ref() else {
+            return;
+        };
+        let (Ok(p), Ok(c)) = (dmb.atomic_u64(OFF_PROD), dmb.atomic_u64(OFF_CONS)) else {
+            return;
+        };
+        let mut raw = [0u8; SMCD_CDC_LEN];
+        raw[0] = cdc::CDC_MSG_TYPE;
+        raw[OFF_PROD..OFF_PROD + 8].copy_from_slice(&p.load(kernel::sync::atomic::Acquire).to_ne_bytes());
+        raw[OFF_CONS..OFF_CONS + 8].copy_from_slice(&c.load(kernel::sync::atomic::Acquire).to_ne_bytes());
+        let Ok(msg) = SmcdCdc::decode(&raw) else {
+            return;
+        };
+        let view = RxView {
+            rx_ring: self.rx_ring,
+            peer_prod: g.peer_prod,
+            local_cons: g.cons,
+            tx_ring: self.peer_ring,
+            peer_cons: g.peer_cons,
+            local_prod: g.prod,
+        };
+        let mut done = false;
+        match msg.check(&view) {
+            Err(_) => {
+                // The peer broke the protocol: abort rather than trust its cursors.
+                if !g.tx.any_close() {
+                    g.tx.abort = true;
+                    let _ = self.send_cdc(&mut g);
+                }
+                g.err.get_or_insert(ECONNRESET);
+                g.rx.abort = true;
+                let released = g.released;
+                done = self.step(&mut g, Event::Peer { dead: released }) || released;
+            }
+            Ok(_) => {
+                g.peer_prod = msg.prod;
+                g.peer_cons = msg.cons;
+                g.peer_flags = msg.prod_flags;
+                let cs = msg.conn_state;
+                let rx = Flags {
+                    done_writing: g.rx.done_writing || cs.has(ConnStateFlags::PEER_DONE_WRITING),
+                    closed: g.rx.closed || cs.has(ConnStateFlags::PEER_CONN_CLOSED),
+                    abort: g.rx.abort || cs.has(ConnStateFlags::PEER_CONN_ABORT),
+                };
+                if rx != g.rx {
+                    g.rx = rx;
+                    if rx.abort {
+                        g.err.get_or_insert(ECONNRESET);
+                    }
+                    let released = g.released;
+                    done = self.step(&mut g, Event::Peer { dead: released });
+                } else if !g.tx.any_close() {
+                    self.update_consumer(&mut g, false);
+                }
+            }
+        }
+        let ended = if done && g.released { Some(self.finish(&mut g)) } else { None };
+        drop(g);
+        self.cv.notify_all();
+        if let Some((dmb, user)) = ended {
+            self.lgr.remove(self);
+            drop(dmb);
+            drop(user);
+        }
+    }
+
+    /// Tells the peer our consumer cursor if it needs it (or if `force`).
+    fn update_consumer(&self, g: &mut Inner, force: bool) {
+        let unconfirmed = g.cons_told.distance_to(self.rx_ring, g.cons).unwrap_or(0);
+        let outstanding = g.cons_told.distance_to(self.rx_ring, g.peer_prod).unwrap_or(0);
+        let writer_free = self.rx_ring.saturating_sub(outstanding);
+        if unconfirmed > 0
+            && cdc::consumer_update_due(self.rx_ring, unconfirmed, writer_free, g.peer_flags, force)
+        {
+            let _ = self.send_cdc(g);
+        }
+    }
+
+    /// Bytes in our ring not read yet.
+    fn unread(&self, g: &Inner) -> u32 {
+        g.cons.distance_to(self.rx_ring, g.peer_prod).unwrap_or(0)
+    }
+
+    /// Room in the peer's ring.
+    fn room(&self, g: &Inner) -> u32 {
+        let used = g.peer_cons.distance_to(self.peer_ring, g.prod).unwrap_or(self.peer_ring);
+        self.peer_ring.saturating_sub(used)
+    }
+
+    /// Waits on [`Conn::cv`] up to `*timeo` jiffies (updated to what is left).
+    fn wait(&self, g: &mut kernel::sync::MutexGuard<'_, Inner>, timeo: &mut isize) -> Waited {
+        if *timeo == MAX_SCHEDULE_TIMEOUT as isize {
+            if self.cv.wait_interruptible(g) {
+                return Waited::Signal;
+            }
+            return Waited::Again;
+        }
+        let j = usize::try_from(*timeo).unwrap_or(0);
+        match self.cv.wait_interruptible_timeout(g, j as _) {
+            CondVarTimeoutResult::Signal { .. } => Waited::Signal,
+            CondVarTimeoutResult::Timeout => Waited::Timeout,
+            CondVarTimeoutResult::Woken { jiffies } => {
+                *timeo = isize::try_from(jiffies).unwrap_or(0);
+                Waited::Again
+            }
+        }
+    }
+
+    /// `recvmsg`: up to `len` bytes into `msg`; `timeo` as `sock_rcvtimeo()` gives it.
+    pub(crate) fn recv(&self, msg: &mut MsgHdr<'_>, len: usize, flags: i32, mut timeo: isize) -> Result<usize> {
+        let peek = flags & bindings::MSG_PEEK as i32 != 0;
+        let waitall = flags & bindings::MSG_WAITALL as i32 != 0 && !peek;
+        if flags & bindings::MSG_OOB as i32 != 0 {
+            // No urgent data on SMC-D connections here yet.
+            return Err(EINVAL);
+        }
+        let mut copied = 0usize;
+        let mut g = self.inner.lock();
+        loop {
+            let avail = self.unread(&g);
+            if avail > 0 && copied < len {
+                let want = (avail as usize).min(len - copied) as u32;
+                let got = self.copy_out(&mut g, msg, want)?;
+                if got == 0 && copied == 0 {
+                    return Err(EFAULT);
+                }
+                if !peek {
+                    if let Some(c) = g.cons.add(self.rx_ring, got) {
+                        g.cons = c;
+                    }
+                    if !g.tx.any_close() {
+                        self.update_consumer(&mut g, false);
+                    }
+                }
+                copied += got as usize;
+                if got < want || peek || copied >= len || !waitall {
+                    return Ok(copied);
+                }
+                continue;
+            }
+            if copied >= len {
+                return Ok(copied);
+            }
+            if g.rx.done_writing || g.rx.any_close() || g.shut_rd || g.state == State::Closed {
+                if let (0, Some(e)) = (copied, g.err) {
+                    if g.rx.abort || g.dmb.is_none() {
+                        g.err = None;
+                        return Err(e);
+                    }
+                }
+                return Ok(copied);
+            }
+            if timeo == 0 {
+                return if copied > 0 { Ok(copied) } else { Err(EAGAIN) };
+            }
+            match self.wait(&mut g, &mut timeo) {
+                Waited::Again => {}
+                Waited::Timeout => return if copied > 0 { Ok(copied) } else { Err(EAGAIN) },
+                Waited::Signal => return if copied > 0 { Ok(copied) } else { Err(ERESTARTSYS) },
+            }
+        }
+    }
+
+    /// Copies `want` bytes from our ring at the consumer cursor into `msg`; returns how many.
+    fn copy_out(&self, g: &mut Inner, msg: &mut MsgHdr<'_>, want: u32) -> Result<u32> {
+        let pieces = cdc::ring_pieces(self.rx_ring, g.cons, want).ok_or(EINVAL)?;
+        let Inner { dmb, bounce, .. } = g;
+        let dmb = dmb.as_ref().ok_or(ECONNRESET)?;
+        let mut done = 0u32;
+        for (off, n) in pieces {
+            let mut at = 0u32;
+            while at < n {
+                let chunk = ((n - at) as usize).min(bounce.len());
+                let buf = &mut bounce[..chunk];
+                dmb.read(SMCD_CDC_LEN + (off + at) as usize, buf)?;
+                let got = msg.copy_to(buf);
+                done += got as u32;
+                if got < chunk {
+                    return Ok(done);
+                }
+                at += chunk as u32;
+            }
+        }
+        Ok(done)
+    }
+
+    /// `sendmsg`: `len` bytes from `msg`; `timeo` as `sock_sndtimeo()` gives it.
+    pub(crate) fn send(&self, msg: &mut MsgHdr<'_>, len: usize, flags: u32, mut timeo: isize) -> Result<usize> {
+        if flags & bindings::MSG_OOB != 0 {
+            return Err(EOPNOTSUPP);
+        }
+        let mut sent = 0usize;
+        let mut g = self.inner.lock();
+        while sent < len {
+            if g.err.is_some() || g.tx.done_writing || g.tx.any_close() || !g.state.can_send() {
+                if sent > 0 {
+                    break;
+                }
+                return Err(g.err.filter(|_| g.rx.abort).unwrap_or(EPIPE));
+            }
+            let room = self.room(&g);
+            if room == 0 {
+                g.write_blocked = true;
+                if timeo == 0 {
+                    break;
+                }
+                match self.wait(&mut g, &mut timeo) {
+                    Waited::Again => continue,
+                    Waited::Timeout => break,
+                    Waited::Signal => {
+                        if sent > 0 {
+                            break;
+                        }
+                        return Err(ERESTARTSYS);
+                    }
+                }
+            }
+            g.write_blocked = false;
+            let n = (room as usize).min(len - sent).min(BOUNCE_LEN);
+            let got = {
+                let buf = &mut g.bounce[..n];
+                msg.copy_from(buf)
+            };
+            if got == 0 {
+                if sent > 0 {
+                    break;
+                }
+                return Err(EFAULT);
+            }
+            self.copy_in(&mut g, got as u32)?;
+            sent += got;
+            let _ = self.send_cdc(&mut g);
+            if got < n {
+                break;
+            }
+        }
+        if sent == 0 && len > 0 {
+            return Err(EAGAIN);
+        }
+        Ok(sent)
+    }
+
+    /// Moves the first `n` bytes of the bounce buffer into the peer's ring at our producer
+    /// cursor, and moves the cursor on.
+    fn copy_in(&self, g: &mut Inner, n: u32) -> Result {
+        let pieces = cdc::ring_pieces(self.peer_ring, g.prod, n).ok_or(EINVAL)?;
+        let Inner { user, bounce, .. } = &mut *g;
+        let user = user.as_ref().ok_or(ECONNRESET)?;
+        let mut from = 0usize;
+        for (off, len) in pieces {
+            if len == 0 {
+                continue;
+            }
+            let data = &bounce[from..from + len as usize];
+            user.move_data(self.peer_token, 0, false, SMCD_CDC_LEN as u32 + off, data)?;
+            from += len as usize;
+        }
+        g.prod = g.prod.add(self.peer_ring, n).ok_or(EINVAL)?;
+        Ok(())
+    }
+
+    /// `poll`.
+    pub(crate) fn poll(&self, args: &PollArgs<'_>) -> u32 {
+        args.register(&self.cv);
+        let g = self.inner.lock();
+        let mut mask = 0;
+        let eof = g.rx.done_writing || g.rx.any_close();
+        if self.unread(&g) > 0 || eof || g.shut_rd {
+            mask |= bindings::POLLIN | bindings::POLLRDNORM;
+        }
+        if eof {
+            mask |= bindings::POLLRDHUP;
+        }
+        if g.state.can_send() && !g.tx.done_writing && self.room(&g) > 0 {
+            mask |= bindings::POLLOUT | bindings::POLLWRNORM;
+        }
+        if g.rx.any_close() && (g.tx.done_writing || g.tx.any_close()) || g.state == State::Closed {
+            mask |= bindings::POLLHUP;
+        }
+        if g.err.is_some() {
+            mask |= bindings::POLLERR;
+        }
+        mask
+    }
+
+    /// `shutdown(how)`: true if the CLC socket is to be shut down too.
+    pub(crate) fn shutdown(&self, how: i32) -> Result<bool> {
+        let mut g = self.inner.lock();
+        let r = match how {
+            0 => {
+                g.shut_rd = true;
+                false
+            }
+            1 => {
+                self.step(&mut g, Event::ShutdownWrite);
+                false
+            }
+            2 => {
+                g.shut_rd = true;
+                let unread = self.unread(&g) > 0;
+                self.step(&mut g, Event::Close { unread });
+                true
+            }
+            _ => return Err(EINVAL),
+        };
+        drop(g);
+        self.cv.notify_all();
+        Ok(r)
+    }
+
+    /// The socket is released: closes the connection (it lives on until its close completes).
+    pub(crate) fn release(&self) {
+        let ended = {
+            let mut g = self.inner.lock();
+            g.released = true;
+            let unread = self.unread(&g) > 0;
+            let done = self.step(&mut g, Event::Close { unread });
+            if done || g.dmb.is_none() {
+                Some(self.finish(&mut g))
+            } else {
+                None
+            }
+        };
+        self.cv.notify_all();
+        if let Some((dmb, user)) = ended {
+            self.lgr.remove(self);
+            drop(dmb);
+            drop(user);
+        }
+    }
+}
+
+impl WorkItem for Conn {
+    type Pointer = Arc<Conn>;
+
+    fn run(this: Arc<Conn>) {
+        this.receive();
+    }
+}

@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! SMC-D link groups: the connections between this node and one peer over one DIBS device.
+//!
+//! A link group is made at a connection's first contact and reused by later connections to
+//! the same peer over the same device, as the handshake says (the first contact bit of the
+//! Accept and Confirm, C: `smc_conn_create()`): a server reuses one it has with the peer, a
+//! client makes one when the server says first contact and must otherwise have one (else the
+//! two ends disagree: `SYNCERR`). The group's id goes in the Accept/Confirm (`linkid`).
+//!
+//! An idle group (no connection) is kept as long as C keeps one (C: `smc_lgr_schedule_free_work`,
+//! 600 s for a server, 610 s for a client, so that a server always forgets first), then no
+//! longer reused; it is dropped at the next lookup.
+//!
+//! A group ends ([`LinkGroup::terminate`]) when its device goes away ([`Core::device_gone`])
+//! or the module unloads ([`Core::shutdown`]): every connection is aborted, its DMB
+//! unregistered and its hold on the device dropped, so the device's removal can go on.
+//!
+//! [`CORE`] is the module's SMC-D state, published at module init for the socket calls and
+//! work items, which have no other path to it.
+//!
+//! Locking: [`Core::lgrs`] ("Core::lgrs") → [`LinkGroup::conns`] ("LinkGroup::conns") →
+//! `Conn::inner`; nothing is allocated under the first two (vectors are reserved before).
+
+use crate::{conn::Conn, dibs::Entry, dibs::MAX_DEVICES};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use kernel::{
+    alloc::KVVec,
+    dibs::{DeviceUser, Gid},
+    global_arc::GlobalArc,
+    new_mutex,
+    prelude::*,
+    sync::{Arc, Mutex},
+    time::{Instant, Monotonic},
+};
+
+/// The module's SMC-D state.
+pub(crate) static CORE: GlobalArc<Core> = GlobalArc::new();
+
+/// How long an idle link group stays reusable: a server's (C: `SMC_LGR_FREE_DELAY_SERV`),
+/// a client's (`SMC_LGR_FREE_DELAY_CLNT`).
+const IDLE_KEEP_SERVER_MS: i64 = 600_000;
+const IDLE_KEEP_CLIENT_MS: i64 = 610_000;
+
+/// Link group ids step by this (C: `SMC_LGR_NUM_INCR`).
+const LGR_NUM_INCR: u32 = 256;
+
+/// The module's SMC-D state: the devices and the link groups.
+#[pin_data]
+pub(crate) struct Core {
+    /// The DIBS devices SMC-D may use, packed at the front in C's list order (see
+    /// [`crate::dibs`]).
+    #[pin]
+    pub(crate) devices: Mutex<[Option<Entry>; MAX_DEVICES]>,
+    /// The link groups.
+    #[pin]
+    lgrs: Mutex<KVVec<Arc<LinkGroup>>>,
+    /// The last link group id handed out.
+    lgr_num: AtomicU32,
+    /// No new link groups: the module is going.
+    closing: AtomicBool,
+}
+
+/// The role of this node in a link group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    Client,
+    Server,
+}
+
+/// The connections with one peer over one device.
+#[pin_data]
+pub(crate) struct LinkGroup {
+    /// The id sent in the Accept/Confirm.
+    pub(crate) id: [u8; 4],
+    pub(crate) role: Role,
+    /// The peer's GID.
+    pub(crate) peer_gid: Gid,
+    /// The device (`None` once terminated).
+    #[pin]
+    user: Mutex<Option<DeviceUser>>,
+    /// The device's address, to match groups and devices (never dereferenced).
+    dev_key: usize,
+    #[pin]
+    conns: Mutex<Conns>,
+    terminated: AtomicBool,
+}
+
+struct Conns {
+    list: KVVec<Arc<Conn>>,
+    /// When the group last became idle.
+    idle_since: Option<Instant<Monotonic>>,
+}
+
+fn dev_key(user: &DeviceUser) -> usize {
+    core::ptr::from_ref(user.device()) as usize
+}
+
+impl Core {
+    pub(crate) fn new() -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            devices <- new_mutex!([const { None }; MAX_DEVICES], "Core::devices"),
+            lgrs <- new_mutex!(KVVec::new(), "Core::lgrs"),
+            lgr_num: AtomicU32::new(0),
+            closing: AtomicBool::new(false),
+        }? Error)
+    }
+
+    /// A hold on the device of fabric `chid` (a client offers one device per CHID).
+    pub(crate) fn device_user(&self, chid: u16) -> Option<DeviceUser> {
+        let devices = self.devices.lock();
+        let e = devices.iter().flatten().find(|e| e.offer.chid == chid)?;
+        e.dev.user().ok()
+    }
+
+    /// A hold on the `i`-th device of the list.
+    pub(crate) fn device_at(&self, i: usize) -> Option<DeviceUser> {
+        let devices = self.devices.lock();
+        devices.get(i)?.as_ref()?.dev.user().ok()
+    }
+
+    /// The link group for a new connection of `role` with `peer` over `user`'s device:
+    /// `first_contact` (client: what the Accept said) makes a new one; otherwise an existing
+    /// one is reused (a server makes one if it has none; a client must have one: `None`).
+    /// Returns the group and whether it is new.
+    pub(crate) fn link_group(
+        &self,
+        role: Role,
+        user: &DeviceUser,
+        peer: Gid,
+        first_contact: bool,
+    ) -> Result<Option<(Arc<LinkGroup>, bool)>> {
+        if self.closing.load(Ordering::Acquire) {
+            return Err(ENODEV);
+        }
+        let key = dev_key(user);
+        // Allocated before the lock: a new group and room for it in the list.
+        let fresh = LinkGroup::new(self, role, user.clone(), peer)?;
+        let mut lgrs = self.lgrs.lock();
+        lgrs.reserve(1, GFP_KERNEL)?;
+        // Forget groups that are gone or idle past their time.
+        lgrs.retain(|g| g.reusable());
+        if !(role == Role::Client && first_contact) {
+            let found = lgrs.iter().find(|g| {
+                g.role == role && g.dev_key == key && g.peer_gid == peer
+            });
+            if let Some(g) = found {
+                return Ok(Some((g.clone(), false)));
+            }
+            if role == Role::Client {
+                return Ok(None);
+            }
+        }
+        lgrs.push_within_capacity(fresh.clone()).map_err(|_| ENOMEM)?;
+        Ok(Some((fresh, true)))
+    }
+
+    /// Drops `lgr`, made for a first contact whose handshake then failed (C:
+    /// `smc_lgr_cleanup_early()`): the peer never learnt of it, so it must not be reused.
+    pub(crate) fn discard(&self, lgr: &Arc<LinkGroup>) {
+        let gone = {
+            let mut lgrs = self.lgrs.lock();
+            lgrs.iter().position(|g| Arc::ptr_eq(g, lgr)).and_then(|i| lgrs.remove(i).ok())
+        };
+        if let Some(g) = gone {
+            g.terminate();
+        }
+    }
+
+    /// The device behind `key` is going: ends its link groups.
+    pub(crate) fn device_gone(&self, user_key: usize) {
+        let gone: KVVec<Arc<LinkGroup>> = {
+            let mut lgrs = self.lgrs.lock();
+            let mut gone = KVVec::new();
+            let mut i = 0;
+            while i < lgrs.len() {
+                if lgrs[i].dev_key == user_key {
+                    if gone.reserve(1, GFP_KERNEL).is_err() {
+                        i += 1;
+                        continue;
+                    }
+                    if let Ok(g) = lgrs.remove(i) {
+                        let _ = gone.push_within_capacity(g);
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+            gone
+        };
+        for g in gone.iter() {
+            g.terminate();
+        }
+    }
+
+    /// The module is going: no new groups, and every group ends.
+    pub(crate) fn shutdown(&self) {
+        self.closing.store(true, Ordering::Release);
+        let all = core::mem::take(&mut *self.lgrs.lock());
+        for g in all.iter() {
+            g.terminate();
+        }
+    }
+}
+
+/// The key [`Core::device_gone`] takes for a device.
+pub(crate) fn key_of(dev: &kernel::dibs::Device) -> usize {
+    core::ptr::from_ref(dev) as usize
+}
+
+impl LinkGroup {
+    fn new(core: &Core, role: Role, user: DeviceUser, peer_gid: Gid) -> Result<Arc<Self>> {
+        let num = core.lgr_num.fetch_add(LGR_NUM_INCR, Ordering::Relaxed).wrapping_add(LGR_NUM_INCR);
+        let dev_key = dev_key(&user);
+        Arc::pin_init(
+            try_pin_init!(Self {
+                id: num.to_ne_bytes(),
+                role,
+                peer_gid,
+                user <- new_mutex!(Some(user), "LinkGroup::user"),
+                dev_key,
+                conns <- new_mutex!(
+                    Conns { list: KVVec::new(), idle_since: Some(Instant::now()) },
+                    "LinkGroup::conns"
+                ),
+                terminated: AtomicBool::new(false),
+            }? Error),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Whether a new connection may still join the group.
+    fn reusable(&self) -> bool {
+        if self.terminated.load(Ordering::Acquire) {
+            return false;
+        }
+        let c = self.conns.lock();
+        let keep = match self.role {
+            Role::Server => IDLE_KEEP_SERVER_MS,
+            Role::Client => IDLE_KEEP_CLIENT_MS,
+        };
+        match c.idle_since {
+            Some(t) if c.list.is_empty() => t.elapsed().as_millis() < keep,
+            _ => true,
+        }
+    }
+
+    /// Adds `conn` to the group.
+    pub(crate) fn add(&self, conn: Arc<Conn>) -> Result {
+        let mut c = self.conns.lock();
+        if self.terminated.load(Ordering::Acquire) {
+            return Err(ECONNABORTED);
+        }
+        c.list.reserve(1, GFP_KERNEL)?;
+        c.list.push_within_capacity(conn).map_err(|_| ENOMEM)?;
+        c.idle_since = None;
+        Ok(())
+    }
+
+    /// Takes `conn` out of the group (its connection ended).
+    pub(crate) fn remove(&self, conn: &Conn) {
+        let gone = {
+            let mut c = self.conns.lock();
+            let gone = c
+                .list
+                .iter()
+                .position(|x| core::ptr::eq(&**x, conn))
+                .and_then(|i| c.list.remove(i).ok());
+            if c.list.is_empty() {
+                c.idle_since = Some(Instant::now());
+            }
+            gone
+        };
+        // The last reference may go here, outside the lock.
+        drop(gone);
+    }
+
+    /// Ends the group: every connection is aborted and lets go of the device.
+    pub(crate) fn terminate(&self) {
+        self.terminated.store(true, Ordering::Release);
+        let conns = core::mem::take(&mut self.conns.lock().list);
+        for c in conns.iter() {
+            c.terminate();
+        }
+        drop(conns);
+        let user = self.user.lock().take();
+        drop(user);
+    }
+}

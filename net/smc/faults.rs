@@ -324,20 +324,24 @@ mod tests {
         Ok(())
     }
 
+    /// An Accept for a device the client did not offer (its CHID): as in C
+    /// (`smc_v2_determine_accepted_chid()`), a protocol error, no Decline.
     #[test]
-    fn client_declines_an_accept_and_falls_back() -> Result {
+    fn client_fails_on_an_accept_of_a_device_not_offered() -> Result {
         let l = tcp_server(7908)?;
+        let before = client_errors();
         let (c, a) = smc_client(&l, 7908)?;
         let mut buf = [0u8; clc::PROPOSAL_MAX_LEN];
         assert!(matches!(recv_clc(&a, &mut buf)?, Message::Proposal(_)));
         let n = unhex(C_ACCEPT, &mut buf);
+        // The SMC-Dv2 `chid` at bytes 32..34: one no device here has.
+        buf[32] = 0x12;
+        buf[33] = 0x34;
         a.send_bytes(&buf[..n], bindings::MSG_NOSIGNAL)?;
-        match recv_clc(&a, &mut buf)? {
-            Message::Decline(d) => assert_eq!(d.reason, DeclineReason::NoSmcDev),
-            _ => return Err(EPROTO),
-        }
-        assert!(carries(&c, &a, b"client data")?);
-        assert!(carries(&a, &c, b"server data")?);
+        let mut b = [0u8; 8];
+        assert_eq!(c.recv_bytes(&mut b, 0).err(), Some(EPROTO));
+        assert_eq!(client_errors(), before + 1);
+        assert!(dropped_within(&a, 3));
         Ok(())
     }
 

@@ -323,8 +323,9 @@ pub(crate) fn server(clc: &KernelSocket, buf: &mut [u8]) -> Result<Established> 
     }
     let confirm = match recv_msg(clc, buf, MessageType::Confirm) {
         Ok(Message::AcceptConfirm(c)) => c,
-        Ok(Message::Decline(_)) => {
-            if new {
+        Ok(Message::Decline(d)) => {
+            // The client's group is out of sync with ours (C: `sync_err`, the group ends).
+            if new || d.first_contact {
                 core.discard(&lgr);
             }
             return Ok(Established::Fallback(DeclineReason::PeerDecl));

@@ -6,7 +6,9 @@
 //! the same peer over the same device, as the handshake says (the first contact bit of the
 //! Accept and Confirm, C: `smc_conn_create()`): a server reuses one it has with the peer, a
 //! client makes one when the server says first contact and must otherwise have one (else the
-//! two ends disagree: `SYNCERR`). The group's id goes in the Accept/Confirm (`linkid`).
+//! two ends disagree: `SYNCERR`). As in C, a group is matched by device and peer GID only,
+//! whichever side made it: both ends share one group per device pair for connections in
+//! either direction. The group's id goes in the Accept/Confirm (`linkid`).
 //!
 //! An idle group (no connection) is kept as long as C keeps one (C: `smc_lgr_schedule_free_work`,
 //! 600 s for a server, 610 s for a client, so that a server always forgets first), then no
@@ -141,9 +143,10 @@ impl Core {
         // Forget groups that are gone or idle past their time.
         lgrs.retain(|g| g.reusable());
         if !(role == Role::Client && first_contact) {
-            let found = lgrs.iter().find(|g| {
-                g.role == role && g.dev_key == key && g.peer_gid == peer
-            });
+            // Either role's group: C matches SMC-D groups by device and peer only
+            // (`smcd_lgr_match()`), so a peer that was our client reuses, as our server, the
+            // group we made for it.
+            let found = lgrs.iter().find(|g| g.dev_key == key && g.peer_gid == peer);
             if let Some(g) = found {
                 return Ok(Some((g.clone(), false)));
             }

@@ -1,0 +1,81 @@
+# vms: 2
+# timeout: 1500
+# append: kunit.filter_glob=smc_rs_proto
+# SMC-D between smc_rs and the kernel's C smc over ism_ivshmem, both ways:
+# the host runs smc_rs, the guest the C smc, each with the same user EID.
+# First the host serves and the guest connects (C client, Rust server), then
+# the other way round; 1 connection of 16M and 50 of 256K each way, every
+# byte checked. Proof that the data went through the DMBs, not TCP: both
+# modules count the connections as SMC-D, the C side counts the bytes it
+# moved over SMC-D, and the virtio link carried a small fraction of them.
+set -u
+. "$EXTRA/checks.inc"
+EID=SMC-RS-INTEROP.TEST
+
+# stream NAME ROLE CONNS BYTES PORT: ROLE (host|guest) serves, the other connects.
+stream() {
+	if [ "$VM_ROLE" = "$2" ]; then
+		smctest stream server --family smc --port "$5" --conns "$3" --bytes "$4" \
+			--timeout 600 --name "$1-server" >/tmp/s.out 2>&1
+	else
+		smctest stream client --family smc --addr "$PEER_IP" --port "$5" --conns "$3" \
+			--bytes "$4" --timeout 600 --connect-timeout 60 --name "$1-client" >/tmp/s.out 2>&1
+	fi
+	rc=$?
+	grep -v '^  conn \|diag_error' /tmp/s.out | head -40
+	grep -q "^TEST $1-" /tmp/s.out || echo "TEST $1-$VM_ROLE FAIL (exit $rc)"
+	[ $rc -eq 0 ] || fails=$((fails + 1))
+}
+rs_counts() { awk '{ print $2 "_" $1, $3 }' /sys/kernel/debug/smc_rs/fallback; }
+link_bytes() { cat /sys/class/net/eth0/statistics/tx_bytes /sys/class/net/eth0/statistics/rx_bytes | awk '{ n += $1 } END { print n }'; }
+
+check ism-load modprobe ism_ivshmem
+dev=$(ls -d /sys/kernel/debug/ism_ivshmem/* | head -1)
+if [ "$VM_ROLE" = host ]; then
+	check smc-rs-load modprobe smc_rs
+else
+	check c-smc-load modprobe smc
+fi
+check ueid-add smctest ueid add "$EID"
+if [ "$VM_ROLE" = host ]; then rs_counts >/tmp/c0; else smctest stats >/tmp/c0; fi
+l0=$(link_bytes)
+
+meet rust-serves > /dev/null
+stream rs-srv-1 host 1 16M 7401
+meet > /dev/null
+stream rs-srv-50 host 50 256K 7402
+meet c-serves > /dev/null
+stream c-srv-1 guest 1 16M 7403
+meet > /dev/null
+stream c-srv-50 guest 50 256K 7404
+meet done > /dev/null
+
+l1=$(link_bytes)
+# 2 x (16M + 50 x 256K) each way = 58 MiB per direction.
+data=$((2 * 2 * (16 + 50 / 4) << 20))
+echo "link bytes $((l1 - l0)) for $data bytes of data"
+check link-carried-under-10-percent test $((l1 - l0)) -lt $((data / 10))
+cat "$dev/fabric" | sed 's/^/  fabric: /'
+check fabric-refused-nothing sh -c "grep -q '^refused_register 0' $dev/fabric && grep -q '^refused_attach 0' $dev/fabric && grep -q '^refused_move_data 0' $dev/fabric"
+if [ "$VM_ROLE" = host ]; then
+	rs_counts >/tmp/c1
+	sed 's/^/  smc_rs: /' /tmp/c1
+	d() { echo $(( $(val /tmp/c1 "$1") - $(val /tmp/c0 "$1") )); }
+	check rs-smcd-server-counted test "$(d smcd_srv)" = 51
+	check rs-smcd-client-counted test "$(d smcd_clnt)" = 51
+	check rs-no-srv-hshake-err test "$(d hshake_err_srv)" = 0
+	check rs-no-clnt-hshake-err test "$(d hshake_err_clnt)" = 0
+	check smc-rs-unload modprobe -r smc_rs
+else
+	smctest stats --since /tmp/c0 >/tmp/c1
+	sed 's/^/  c: /' /tmp/c1
+	check c-smcd-client-counted is /tmp/c1 smcd_clnt_v2_succ 51
+	check c-smcd-server-counted is /tmp/c1 smcd_srv_v2_succ 51
+	check c-no-fallback-client is /tmp/c1 fback_clnt_cnt 0
+	check c-no-fallback-server is /tmp/c1 fback_srv_cnt 0
+	check c-smcd-tx-bytes atleast /tmp/c1 smcd_tx_bytes $((2 * (16 + 50 / 4) << 20))
+	check c-smcd-rx-bytes atleast /tmp/c1 smcd_rx_bytes $((2 * (16 + 50 / 4) << 20))
+	unload_c() { for i in $(seq 30); do modprobe -r smc_diag smc 2>/dev/null && return 0; sleep 1; done; return 1; }
+	check c-smc-unload unload_c
+fi
+exit $fails

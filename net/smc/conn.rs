@@ -50,6 +50,11 @@ use kernel::{
     workqueue::{self, impl_has_work, Work, WorkItem},
 };
 
+/// `SIOCINQ` (`FIONREAD`), `SIOCOUTQ` (`TIOCOUTQ`), `SIOCOUTQNSD`.
+const SIOCINQ: u32 = bindings::FIONREAD;
+const SIOCOUTQ: u32 = bindings::TIOCOUTQ;
+const SIOCOUTQNSD: u32 = bindings::SIOCOUTQNSD;
+
 /// The largest piece copied at once (the bounce buffer's size).
 const BOUNCE_LEN: usize = 64 * 1024;
 
@@ -271,12 +276,15 @@ impl Conn {
         (g.dmb.take(), g.user.take())
     }
 
-    /// Ends the connection now (its link group ended): readers and writers get an error.
-    pub(crate) fn terminate(&self) {
+    /// Ends the connection now (its link group ended): readers and writers get `err`
+    /// (`ECONNRESET` when the peer went, `ECONNABORTED` when this side tears it down).
+    pub(crate) fn terminate(&self, err: Error) {
         let (dmb, user) = {
             let mut g = self.inner.lock();
             if g.state != State::Closed {
-                g.err.get_or_insert(ECONNABORTED);
+                g.err.get_or_insert(err);
+                // Readers see the error, not an end of stream.
+                g.rx.abort = true;
             }
             self.finish(&mut g)
         };
@@ -482,11 +490,26 @@ impl Conn {
         let mut sent = 0usize;
         let mut g = self.inner.lock();
         while sent < len {
-            if g.err.is_some() || g.tx.done_writing || g.tx.any_close() || !g.state.can_send() {
+            // As TCP: after this side's shutdown or close, or the peer's close, `EPIPE`; a
+            // reset (the peer aborted, or the connection ended) is reported once first.
+            if g.err.is_some()
+                || g.tx.done_writing
+                || g.tx.any_close()
+                || g.rx.any_close()
+                || !g.state.can_send()
+            {
                 if sent > 0 {
                     break;
                 }
-                return Err(g.err.filter(|_| g.rx.abort).unwrap_or(EPIPE));
+                return Err(match g.err {
+                    Some(e) if g.rx.abort => {
+                        g.err = None;
+                        g.rx.abort = false;
+                        g.rx.closed = true;
+                        e
+                    }
+                    _ => EPIPE,
+                });
             }
             let room = self.room(&g);
             if room == 0 {
@@ -564,13 +587,30 @@ impl Conn {
         if g.state.can_send() && !g.tx.done_writing && self.room(&g) > 0 {
             mask |= bindings::POLLOUT | bindings::POLLWRNORM;
         }
-        if g.rx.any_close() && (g.tx.done_writing || g.tx.any_close()) || g.state == State::Closed {
+        // Both directions shut down (TCP: `SHUTDOWN_MASK`), or the connection ended.
+        if eof && (g.tx.done_writing || g.tx.any_close()) || g.state == State::Closed {
             mask |= bindings::POLLHUP;
         }
         if g.err.is_some() {
             mask |= bindings::POLLERR;
         }
         mask
+    }
+
+    /// The value of an ioctl the connection answers itself: `SIOCINQ` (bytes to read),
+    /// `SIOCOUTQ` (bytes sent that the peer has not consumed as far as we know: the data sits
+    /// in its DMB, as the C smc counts it where its send buffer is the peer's DMB), and
+    /// `SIOCOUTQNSD` (bytes not sent yet: none, `sendmsg` moves its data at once); `None`
+    /// for others.
+    pub(crate) fn ioctl_value(&self, cmd: u32) -> Option<i32> {
+        let g = self.inner.lock();
+        let v = match cmd {
+            SIOCINQ => self.unread(&g),
+            SIOCOUTQ => self.peer_ring.saturating_sub(self.room(&g)),
+            SIOCOUTQNSD => 0,
+            _ => return None,
+        };
+        Some(i32::try_from(v).unwrap_or(i32::MAX))
     }
 
     /// `shutdown(how)`: true if the CLC socket is to be shut down too.

@@ -30,6 +30,8 @@ const SHUT_RDWR: i32 = 2;
 pub(crate) struct Connecting {
     clc: Arc<KernelSocket>,
     stats: Arc<NetStats>,
+    /// The DMB size to start from.
+    dmb_want: u32,
     /// `None` until the work item is done; then why the connection stays on TCP, or the
     /// error that ended it (`None` inside: the TCP connection itself failed). Either error is
     /// the CLC socket's then, for the application's calls to report.
@@ -51,11 +53,12 @@ pub(crate) type Outcome = Result<Established, Option<Error>>;
 
 impl Connecting {
     /// The handshake of `clc`, to [`Connecting::start`] once its connect is under way.
-    pub(crate) fn new(clc: Arc<KernelSocket>, stats: Arc<NetStats>) -> Result<Arc<Self>> {
+    pub(crate) fn new(clc: Arc<KernelSocket>, stats: Arc<NetStats>, dmb_want: u32) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Connecting {
                 clc,
                 stats,
+                dmb_want,
                 outcome <- new_mutex!(None, "Connecting::outcome"),
                 cv <- new_condvar!("Connecting::cv"),
                 work <- new_work!("Connecting::work"),
@@ -117,7 +120,7 @@ impl Connecting {
                 let state = u32::from(self.clc.sk_state());
                 if state == bindings::TCP_ESTABLISHED || state == bindings::TCP_CLOSE_WAIT {
                     // A peer that does not answer within the CLC timeout: `ETIMEDOUT`.
-                    handshake::client(&self.clc)
+                    handshake::client(&self.clc, self.dmb_want)
                         .map_err(|e| Some(if e == EAGAIN { ETIMEDOUT } else { e }))
                 } else {
                     // Refused, reset or timed out: TCP's error, left for SO_ERROR.

@@ -146,6 +146,19 @@ impl dibs::Client for SmcdDevices {
         );
     }
 
+    fn handle_event(&self, dev: &Device, event: &dibs::Event) {
+        // C: `smc_ism_event_work()`: a GID event (the peer device went) or the peer's
+        // shutdown of its link groups with us ends ours with it.
+        let gone = match event.ty {
+            dibs::EventType::Device => true,
+            dibs::EventType::Software => event.subtype == crate::lgr::EVENT_CODE_SHUTDOWN,
+            dibs::EventType::Buffer => false,
+        };
+        if gone {
+            self.core.peer_gone(crate::lgr::key_of(dev), event.gid);
+        }
+    }
+
     fn del_dev(&self, dev: &Device) {
         let mut devices = self.core.devices.lock();
         let at = devices

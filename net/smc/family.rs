@@ -3,10 +3,10 @@
 //! The AF_SMC socket family.
 //!
 //! Every SMC socket runs over a TCP connection of its own, the CLC socket: the CLC handshake
-//! travels on it, and when SMC cannot be used the connection simply stays on it. For now
-//! every connection stays there (this node offers no SMC-D device yet; see [`handshake`]): once
-//! the handshake is done each socket call is the CLC socket's, so an AF_SMC socket behaves as a
-//! TCP socket does (what the C implementation calls fallback).
+//! travels on it ([`handshake`]). When it chose SMC-D, the socket's data calls (send, receive,
+//! poll, shutdown, the queue ioctls) are its [`Conn`]'s; when SMC cannot be used the
+//! connection simply stays on the CLC socket and each socket call is the CLC socket's, so an
+//! AF_SMC socket behaves as a TCP socket does (what the C implementation calls fallback).
 //!
 //! - Connecting: the CLC socket asks for the SMC TCP option; a work item ([`Connecting`])
 //!   waits for the TCP connection and runs the client's side of the handshake
@@ -28,7 +28,7 @@
 use crate::{
     conn::Conn,
     connect::{Connecting, Outcome},
-    handshake::Established,
+    handshake::{self, Established},
     listen::Listener,
     proto::{check_bind_addr, check_connect_addr, AddrError, IpVersion, SmcState, IPPROTO_SMC},
     stats,
@@ -44,6 +44,7 @@ use kernel::{
     prelude::*,
     sync::{Arc, Mutex, SetOnce},
     task::MAX_SCHEDULE_TIMEOUT,
+    uaccess::{UserPtr, UserSlice},
 };
 
 /// The AF_SMC protocol family.
@@ -260,7 +261,11 @@ impl Family for Smc {
         let nonblock = flags & bindings::O_NONBLOCK as i32 != 0;
         // Allocated before the lock; dropped unused if the socket connected before.
         let fresh = if matches!(*smc.role.lock(), Role::Init) {
-            Some(Connecting::new(smc.clc.clone(), smc.stats.clone())?)
+            Some(Connecting::new(
+                smc.clc.clone(),
+                smc.stats.clone(),
+                handshake::dmb_want(sock.bufsize_set(false)),
+            )?)
         } else {
             None
         };
@@ -314,7 +319,8 @@ impl Family for Smc {
         let fresh = if smc.listening.load(Ordering::Acquire) {
             None
         } else {
-            let l = Listener::new(smc.clc.clone(), smc.stats.clone(), backlog)?;
+            let want = handshake::dmb_want(sock.bufsize_set(false));
+            let l = Listener::new(smc.clc.clone(), smc.stats.clone(), backlog, want)?;
             let hook = l.prepare_hook()?;
             Some((l, hook))
         };
@@ -388,7 +394,14 @@ impl Family for Smc {
     }
 
     fn ioctl(sock: &Sock<Self>, cmd: u32, arg: usize) -> Result<i32> {
-        sock.state().clc.ioctl(cmd, arg)
+        let smc = sock.state();
+        if let Some(v) = smc.smcd.as_ref().and_then(|c| c.ioctl_value(cmd)) {
+            UserSlice::new(UserPtr::from_addr(arg), core::mem::size_of::<i32>())
+                .writer()
+                .write(&v)?;
+            return Ok(0);
+        }
+        smc.clc.ioctl(cmd, arg)
     }
 
     fn shutdown(sock: &Sock<Self>, how: i32) -> Result {
@@ -448,7 +461,9 @@ impl Family for Smc {
         if let Some(conn) = smc.smcd.as_ref() {
             let nonblock = msg.flags() & bindings::MSG_DONTWAIT != 0;
             let flags = msg.flags();
-            return conn.send(msg, len, flags, sock.timeo(true, nonblock));
+            return conn
+                .send(msg, len, flags, sock.timeo(true, nonblock))
+                .map_err(|e| sock.stream_error(flags, e));
         }
         smc.clc.sendmsg(msg, len)
     }

@@ -116,16 +116,25 @@ pub(crate) enum Established {
     Fallback(DeclineReason),
 }
 
-/// The DMB size a connection starts from: half of `net.smc.rmem`'s default doubled receive
-/// buffer, as C sizes an RMB from `sk_rcvbuf / 2` (64 KiB).
-const DMB_WANT: u32 = 64 * 1024;
+/// The DMB size a connection starts from by default: C sizes an RMB from `sk_rcvbuf / 2`,
+/// and an SMC socket's `sk_rcvbuf` starts at twice `net.smc.rmem` (64 KiB).
+const DMB_DEFAULT: u32 = 64 * 1024;
+
+/// The DMB size to start from for a socket whose receive buffer is `rcvbuf` if the
+/// application set it (`SO_RCVBUF`, which doubles what it asks for), as C takes it.
+pub(crate) fn dmb_want(rcvbuf: Option<i32>) -> u32 {
+    match rcvbuf {
+        Some(b) => u32::try_from(b / 2).unwrap_or(0).max(clc::SMC_BUF_MIN_SIZE),
+        None => DMB_DEFAULT,
+    }
+}
 
 /// Registers a DMB for the peer `rgid` on `user`'s device: the wanted size, then smaller
 /// ones when the device refuses (as C's `__smc_buf_create()` downsizes; out of memory ends
 /// the search). Returns it and its size code, or the decline reason.
-fn register_dmb(user: &DeviceUser, rgid: &Gid) -> Result<(Dmb, u8), DeclineReason> {
+fn register_dmb(user: &DeviceUser, rgid: &Gid, want: u32) -> Result<(Dmb, u8), DeclineReason> {
     let mut no_space = false;
-    for (code, len) in negotiate::smcd_dmb_sizes_from(DMB_WANT) {
+    for (code, len) in negotiate::smcd_dmb_sizes_from(want) {
         match user.register_dmb(len, rgid) {
             Ok(dmb) => {
                 // The CDC message area starts out zero: cursors at the start of the ring.
@@ -167,8 +176,9 @@ fn send_accept_confirm(clc: &KernelSocket, m: &AcceptConfirm) -> Result {
     send_all(clc, &out, n)
 }
 
-/// The client's side, on a CLC socket whose TCP connection is established.
-pub(crate) fn client(clc: &KernelSocket) -> Result<Established> {
+/// The client's side, on a CLC socket whose TCP connection is established; `want` is the
+/// DMB size to start from ([`dmb_want`]).
+pub(crate) fn client(clc: &KernelSocket, want: u32) -> Result<Established> {
     if !clc.smc_option() {
         return Ok(Established::Fallback(DeclineReason::PeerNoSmc));
     }
@@ -215,7 +225,7 @@ pub(crate) fn client(clc: &KernelSocket) -> Result<Established> {
         // The server reuses a link group this side does not have.
         None => return decline(DeclineReason::SyncErr),
     };
-    let (dmb, code) = match register_dmb(&user, &peer) {
+    let (dmb, code) = match register_dmb(&user, &peer, want) {
         Ok(x) => x,
         Err(r) => {
             if new {
@@ -235,15 +245,15 @@ pub(crate) fn client(clc: &KernelSocket) -> Result<Established> {
         }
     };
     if let Err(e) = send_accept_confirm(clc, &confirm) {
-        conn.terminate();
+        conn.terminate(ECONNABORTED);
         return Err(e);
     }
     Ok(Established::Smcd(conn))
 }
 
 /// The server's side, on a CLC socket just accepted. `buf` is scratch space of
-/// [`CLC_BUF_LEN`] bytes.
-pub(crate) fn server(clc: &KernelSocket, buf: &mut [u8]) -> Result<Established> {
+/// [`CLC_BUF_LEN`] bytes; `want` as for [`client`].
+pub(crate) fn server(clc: &KernelSocket, buf: &mut [u8], want: u32) -> Result<Established> {
     if !clc.smc_option() {
         return Ok(Established::Fallback(DeclineReason::PeerNoSmc));
     }
@@ -294,7 +304,7 @@ pub(crate) fn server(clc: &KernelSocket, buf: &mut [u8]) -> Result<Established> 
                 continue;
             }
         };
-        match register_dmb(&user, &peer) {
+        match register_dmb(&user, &peer, want) {
             Ok((dmb, code)) => {
                 set_up = Some((user, lgr, new, dmb, code));
                 break;

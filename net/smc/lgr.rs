@@ -30,11 +30,30 @@ use kernel::{
     alloc::KVVec,
     dibs::{DeviceUser, Gid},
     global_arc::GlobalArc,
-    new_mutex,
+    new_mutex, new_spinlock_irq, new_work,
     prelude::*,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, SpinLockIrq},
     time::{Instant, Monotonic},
+    workqueue::{self, impl_has_work, Work, WorkItem},
 };
+
+/// The software event a node sends the peer when it ends its link groups with it, and which
+/// ends the receiver's (C: `ISM_EVENT_CODE_SHUTDOWN`, sent by `smc_ism_signal_shutdown()`).
+pub(crate) const EVENT_CODE_SHUTDOWN: u32 = 0x80;
+/// `ISM_EVENT_REQUEST` (the `code` of the event's information word).
+const EVENT_REQUEST: u16 = 0x0001;
+/// `ISM_EVENT_REQUEST_IR`: the event raises an interrupt at the peer.
+const EVENT_REQUEST_IR: bool = true;
+
+/// How many peer-gone events wait for [`Core`]'s work at most (more are dropped, with a
+/// warning: they come one per vanished peer).
+const MAX_GONE: usize = 16;
+
+/// Peers gone, from the device's event path to [`Core`]'s work.
+struct Gone {
+    n: usize,
+    items: [(usize, Gid); MAX_GONE],
+}
 
 /// The module's SMC-D state.
 pub(crate) static CORE: GlobalArc<Core> = GlobalArc::new();
@@ -61,6 +80,17 @@ pub(crate) struct Core {
     lgr_num: AtomicU32,
     /// No new link groups: the module is going.
     closing: AtomicBool,
+    /// Peers that went away (device events), for `work` ("Core::gone", taken in the device's
+    /// event path with interrupts off; nothing is called under it).
+    #[pin]
+    gone: SpinLockIrq<Gone>,
+    /// Ends the link groups of the peers in `gone`.
+    #[pin]
+    work: Work<Core>,
+}
+
+impl_has_work! {
+    impl HasWork<Core> for Core { self.work }
 }
 
 /// The role of this node in a link group.
@@ -105,7 +135,71 @@ impl Core {
             lgrs <- new_mutex!(KVVec::new(), "Core::lgrs"),
             lgr_num: AtomicU32::new(0),
             closing: AtomicBool::new(false),
+            gone <- new_spinlock_irq!(Gone { n: 0, items: [(0, Gid::default()); MAX_GONE] }, "Core::gone"),
+            work <- new_work!("Core::work"),
         }? Error)
+    }
+
+    /// The peer `gid` of the device `key` is gone (a device event) or ended its link groups
+    /// with us (its shutdown event): its groups end, without telling it. Called from the
+    /// device's event path (must not sleep): the work does it.
+    pub(crate) fn peer_gone(self: &Arc<Self>, key: usize, gid: Gid) {
+        let queued = {
+            let mut g = self.gone.lock();
+            let n = g.n;
+            match g.items.get_mut(n) {
+                Some(slot) => {
+                    *slot = (key, gid);
+                    g.n = n + 1;
+                    true
+                }
+                None => false,
+            }
+        };
+        if !queued {
+            pr_warn!("smc_rs: too many peer events at once; one is dropped\n");
+        }
+        // Held by the caller: a reference handed back is never the last one.
+        let _ = workqueue::system().enqueue(self.clone());
+    }
+
+    /// Ends the groups with the peers in `gone`.
+    fn end_gone(&self) {
+        loop {
+            let item = {
+                let mut g = self.gone.lock();
+                if g.n == 0 {
+                    return;
+                }
+                g.n -= 1;
+                let n = g.n;
+                g.items[n]
+            };
+            let (key, gid) = item;
+            let ended = self.take_groups(|g| g.dev_key == key && g.peer_gid == gid);
+            for g in ended.iter() {
+                g.end(false);
+            }
+        }
+    }
+
+    /// Takes the groups `which` selects out of the list (those that did not fit a vector
+    /// stay, to be ended with the device or the module).
+    fn take_groups(&self, which: impl Fn(&LinkGroup) -> bool) -> KVVec<Arc<LinkGroup>> {
+        let mut lgrs = self.lgrs.lock();
+        let mut out = KVVec::new();
+        let _ = out.reserve(lgrs.len(), GFP_KERNEL);
+        let mut i = 0;
+        while i < lgrs.len() {
+            if which(&lgrs[i]) && out.len() < out.capacity() {
+                if let Ok(g) = lgrs.remove(i) {
+                    let _ = out.push_within_capacity(g);
+                }
+            } else {
+                i += 1;
+            }
+        }
+        out
     }
 
     /// A hold on the device of fabric `chid` (a client offers one device per CHID).
@@ -171,26 +265,8 @@ impl Core {
     }
 
     /// The device behind `key` is going: ends its link groups.
-    pub(crate) fn device_gone(&self, user_key: usize) {
-        let gone: KVVec<Arc<LinkGroup>> = {
-            let mut lgrs = self.lgrs.lock();
-            let mut gone = KVVec::new();
-            let mut i = 0;
-            while i < lgrs.len() {
-                if lgrs[i].dev_key == user_key {
-                    if gone.reserve(1, GFP_KERNEL).is_err() {
-                        i += 1;
-                        continue;
-                    }
-                    if let Ok(g) = lgrs.remove(i) {
-                        let _ = gone.push_within_capacity(g);
-                    }
-                } else {
-                    i += 1;
-                }
-            }
-            gone
-        };
+    pub(crate) fn device_gone(&self, key: usize) {
+        let gone = self.take_groups(|g| g.dev_key == key);
         for g in gone.iter() {
             g.terminate();
         }
@@ -203,6 +279,14 @@ impl Core {
         for g in all.iter() {
             g.terminate();
         }
+    }
+}
+
+impl WorkItem for Core {
+    type Pointer = Arc<Core>;
+
+    fn run(this: Arc<Core>) {
+        this.end_gone();
     }
 }
 
@@ -278,15 +362,33 @@ impl LinkGroup {
         drop(gone);
     }
 
-    /// Ends the group: every connection is aborted and lets go of the device.
+    /// Ends the group: every connection is aborted and lets go of the device; the peer is
+    /// told (its groups with us end too, as C's `smc_ism_signal_shutdown()` tells it).
     pub(crate) fn terminate(&self) {
-        self.terminated.store(true, Ordering::Release);
+        self.end(true);
+    }
+
+    /// Ends the group, telling the peer if `tell` (else the peer is gone or told us).
+    fn end(&self, tell: bool) {
+        let err = if tell { ECONNABORTED } else { ECONNRESET };
+        if self.terminated.swap(true, Ordering::AcqRel) {
+            return;
+        }
         let conns = core::mem::take(&mut self.conns.lock().list);
         for c in conns.iter() {
-            c.terminate();
+            c.terminate(err);
         }
         drop(conns);
         let user = self.user.lock().take();
+        if let (true, Some(u)) = (tell, user.as_ref()) {
+            // `union smcd_sw_event_info`: the group id, the VLAN (none), the code.
+            let [a, b, c, d] = self.id;
+            let [e, f] = 0u16.to_ne_bytes();
+            let [g, h] = EVENT_REQUEST.to_ne_bytes();
+            let info = u64::from_ne_bytes([a, b, c, d, e, f, g, h]);
+            // Devices without the operation (the loopback device) need no telling.
+            let _ = u.signal_event(&self.peer_gid, EVENT_REQUEST_IR, EVENT_CODE_SHUTDOWN, info);
+        }
         drop(user);
     }
 }

@@ -96,6 +96,8 @@ pub(crate) struct Listener {
     stats: Arc<stats::NetStats>,
     /// How many connections may be in [`Queue::inflight`] and [`Queue::ready`] together.
     capacity: usize,
+    /// The DMB size a connection starts from.
+    dmb_want: u32,
     #[pin]
     queue: Mutex<Queue>,
     /// Notified when [`Queue`] changes: a connection is ready, a handshake ended, the listener
@@ -117,6 +119,7 @@ impl Listener {
         clc: Arc<KernelSocket>,
         stats: Arc<stats::NetStats>,
         backlog: i32,
+        dmb_want: u32,
     ) -> Result<Arc<Self>> {
         let capacity = usize::try_from(backlog).unwrap_or(0).clamp(MIN_CAPACITY, MAX_CAPACITY);
         let inflight = KVVec::with_capacity(capacity, GFP_KERNEL)?;
@@ -126,6 +129,7 @@ impl Listener {
                 clc,
                 stats,
                 capacity,
+                dmb_want,
                 queue <- new_mutex!(
                     Queue {
                         closing: false,
@@ -311,14 +315,16 @@ impl Listener {
             Ok(Established::Smcd(_)) => Some(None),
             Err(_) => None,
         };
+        // An established connection that is not queued (the listener closes, or no room).
         let (queued, refused) = match outcome {
             Ok(est) if !q.closing => {
                 match q.ready.push_within_capacity(Ready { clc: conn.clc.clone(), est }) {
                     Ok(()) => (true, None),
-                    Err(e) => (false, Some(e)),
+                    Err(e) => (false, Some(e.0.est)),
                 }
             }
-            _ => (false, None),
+            Ok(est) => (false, Some(est)),
+            Err(_) => (false, None),
         };
         if !queued {
             self.room_made(&mut q);
@@ -326,10 +332,8 @@ impl Listener {
         drop(q);
         self.cv.notify_all();
         // An SMC-D connection that cannot be queued ends here (outside the lock).
-        if let Some(r) = refused {
-            if let Established::Smcd(c) = &r.0.est {
-                c.release();
-            }
+        if let Some(Established::Smcd(c)) = refused {
+            c.release();
         }
         match counted {
             Some(Some(reason)) if queued => self.stats.server.fallback(reason),
@@ -395,7 +399,7 @@ impl WorkItem for Conn {
 
     fn run(this: Arc<Conn>) {
         let outcome = match KVVec::from_elem(0u8, handshake::CLC_BUF_LEN, GFP_KERNEL) {
-            Ok(mut buf) => handshake::server(&this.clc, &mut buf),
+            Ok(mut buf) => handshake::server(&this.clc, &mut buf, this.listener.dmb_want),
             Err(e) => Err(e.into()),
         };
         this.listener.finish(&this, outcome);

@@ -16,11 +16,11 @@
 #   loopback device proposes; the C server declines with NOUEID and counts
 #   it; the Rust client counts PEERDECL.
 # Then both VMs load ism_ivshmem and the C side adds a user EID: a device the
-# C side could use for SMC-D (a C-to-C pair would use SMC-D here). The Rust
-# side has no data path yet: as server it declines with NOSMCD2DEV
-# (0x03030007: the C client's EID passes, no device), as client it proposes
-# without an EID and the C server declines with NOUEID. Connections still
-# complete, with their data intact.
+# C side could use for SMC-D. The Rust side has no user EID (SMC-D between
+# the two is 17's): as server it declines with NOSMCDDEV (0x03030001: a
+# device matches, the C client's EID does not, as a C server without the EID
+# declines), as client it proposes without an EID and the C server declines
+# with NOUEID. Connections still complete, with their data intact.
 set -u
 . "$EXTRA/checks.inc"
 
@@ -98,7 +98,7 @@ fi
 
 # Then with an ISM device the C side could use: both VMs load ism_ivshmem (one
 # fabric between them) and the C side adds a user EID, with which a C peer
-# would take SMC-D. Our side has no data path yet and still declines: the
+# would take SMC-D. Our side has no EID and declines as C would: the
 # connections complete over TCP, data intact both ways, and each side counts
 # the reason.
 EID=SMC-RS-FABRIC.TEST
@@ -125,8 +125,8 @@ else
 	sed 's/^/  smc_rs: /' /tmp/fb1
 	# delta CODE ROLE: the count since the first phase.
 	delta() { echo $(($(rsn /tmp/fb1 "$1" "$2") - $(rsn /tmp/fb0 "$1" "$2"))); }
-	echo "ism phase: srv NOSMCD2DEV $(delta srv 0x03030007), clnt PEERDECL $(delta clnt 0x05000000)"
-	check ism-rust-server-declined-nosmcd2dev sh -c "[ $(delta srv 0x03030007) -ge 11 ]"
+	echo "ism phase: srv NOSMCDDEV $(delta srv 0x03030001), clnt PEERDECL $(delta clnt 0x05000000)"
+	check ism-rust-server-declined-nosmcddev sh -c "[ $(delta srv 0x03030001) -ge 11 ]"
 	check ism-rust-client-peerdecl sh -c "[ $(delta clnt 0x05000000) -ge 11 ]"
 	check rust-no-handshake-errors sh -c "[ $(rsn /tmp/fb1 srv hshake_err) -eq 0 ] && [ $(rsn /tmp/fb1 clnt hshake_err) -eq 0 ]"
 	check smc-rs-unload rmmod smc_rs

@@ -3,9 +3,12 @@
 # append: kunit.filter_glob=smc_rs*
 # smc_rs over the dibs loopback device with a user EID: SMC-Dv2 connections
 # whose data goes through the DMBs (counted by smc_rs per role), both socket
-# kinds, 1 and 50 connections, every byte checked by smctest. Also the user
-# EID commands of SMC_GEN_NETLINK as C answers them, and no SMC-D without the
-# EID.
+# kinds, 1 and 250 connections, every byte checked by smctest; the socket-API
+# cases of `smctest sockapi` over SMC-D (blocking and non-blocking calls,
+# MSG_PEEK/WAITALL/DONTWAIT, poll/epoll, shutdown, close with data pending,
+# SIGPIPE, the queue ioctls, a listener closed with pending connections,
+# 1000 connect/close cycles). Also the user EID commands of SMC_GEN_NETLINK as
+# C answers them, and no SMC-D without the EID.
 set -u
 . "$EXTRA/checks.inc"
 EID=SMC-RS-LOOPBACK.TEST
@@ -45,21 +48,29 @@ check ueid-add-invalid-refused sh -c "! smctest ueid add 'BAD_EID'"
 
 rs_counts >/tmp/r0
 stream rs-smcd-af-smc-1 smc 1 8M
-stream rs-smcd-inet-50 inet 50 1M
+stream rs-smcd-inet-250 inet 250 256K
 rs_counts >/tmp/r1
 cat /tmp/r1 | sed 's/^/  smc_rs: /'
 d() { echo $(( $(val /tmp/r1 "$1") - $(val /tmp/r0 "$1") )); }
-check smcd-srv-counted test "$(d smcd_srv)" = 51
-check smcd-clnt-counted test "$(d smcd_clnt)" = 51
+check smcd-srv-counted test "$(d smcd_srv)" = 251
+check smcd-clnt-counted test "$(d smcd_clnt)" = 251
 check smcd-no-srv-hshake-err test "$(d hshake_err_srv)" = 0
 check smcd-no-clnt-hshake-err test "$(d hshake_err_clnt)" = 0
+
+# The socket API over SMC-D (every connection of it is SMC-D: counted below).
+rs_counts >/tmp/r3
+sockapi sockapi-smcd smc 7350
+sockapi sockapi-smcd-inet6 inet6 7450
+rs_counts >/tmp/r4
+check sockapi-all-smcd test "$(( $(val /tmp/r4 smcd_clnt) - $(val /tmp/r3 smcd_clnt) ))" -ge 400
+check sockapi-no-fallback test "$(val /tmp/r4 0x05000000_clnt)" = "$(val /tmp/r3 0x05000000_clnt)"
 
 # Without the EID: TCP again, for C's reasons.
 check ueid-del smctest ueid del "$EID"
 check ueid-empty sh -c "! smctest ueid list | grep -q ."
 stream rs-no-ueid-fallback smc 2 1M
 rs_counts >/tmp/r2
-check no-ueid-no-smcd test "$(val /tmp/r2 smcd_srv)" = "$(val /tmp/r1 smcd_srv)"
+check no-ueid-no-smcd test "$(val /tmp/r2 smcd_srv)" = "$(val /tmp/r4 smcd_srv)"
 
 check smc-rs-unload modprobe -r smc_rs
 exit $fails

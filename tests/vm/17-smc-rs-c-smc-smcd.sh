@@ -4,10 +4,12 @@
 # SMC-D between smc_rs and the kernel's C smc over ism_ivshmem, both ways:
 # the host runs smc_rs, the guest the C smc, each with the same user EID.
 # First the host serves and the guest connects (C client, Rust server), then
-# the other way round; 1 connection of 16M and 50 of 256K each way, every
-# byte checked. Proof that the data went through the DMBs, not TCP: both
-# modules count the connections as SMC-D, the C side counts the bytes it
-# moved over SMC-D, and the virtio link carried a small fraction of them.
+# the other way round; 1 connection of 16M and 250 of 256K each way, every
+# byte checked. Then the guest swaps the C smc for smc_rs and the two
+# smc_rs talk SMC-D (host serving). Proof that the data went through the
+# DMBs, not TCP: both modules count the connections as SMC-D, the C side
+# counts the bytes it moved over SMC-D, and the virtio link carried a small
+# fraction of them.
 set -u
 . "$EXTRA/checks.inc"
 EID=SMC-RS-INTEROP.TEST
@@ -43,39 +45,54 @@ l0=$(link_bytes)
 meet rust-serves > /dev/null
 stream rs-srv-1 host 1 16M 7401
 meet > /dev/null
-stream rs-srv-50 host 50 256K 7402
+stream rs-srv-250 host 250 256K 7402
 meet c-serves > /dev/null
 stream c-srv-1 guest 1 16M 7403
 meet > /dev/null
-stream c-srv-50 guest 50 256K 7404
+stream c-srv-250 guest 250 256K 7404
+meet c-done > /dev/null
+# The C side's counts, before it goes.
+if [ "$VM_ROLE" = guest ]; then
+	smctest stats --since /tmp/c0 >/tmp/c1
+	sed 's/^/  c: /' /tmp/c1
+	check c-smcd-client-counted is /tmp/c1 smcd_clnt_v2_succ 251
+	check c-smcd-server-counted is /tmp/c1 smcd_srv_v2_succ 251
+	check c-no-fallback-client is /tmp/c1 fback_clnt_cnt 0
+	check c-no-fallback-server is /tmp/c1 fback_srv_cnt 0
+	check c-smcd-tx-bytes atleast /tmp/c1 smcd_tx_bytes $((2 * (16 + 250 / 4) << 20))
+	check c-smcd-rx-bytes atleast /tmp/c1 smcd_rx_bytes $((2 * (16 + 250 / 4) << 20))
+	unload_c() { for i in $(seq 30); do modprobe -r smc_diag smc 2>/dev/null && return 0; sleep 1; done; return 1; }
+	check c-smc-unload unload_c
+	check guest-smc-rs-load modprobe smc_rs
+	check guest-ueid-add smctest ueid add "$EID"
+	rs_counts >/tmp/g0
+fi
+meet rust-rust > /dev/null
+stream rs-rs-1 host 1 16M 7405
+meet > /dev/null
+stream rs-rs-250 host 250 256K 7406
 meet done > /dev/null
 
 l1=$(link_bytes)
-# 2 x (16M + 50 x 256K) each way = 58 MiB per direction.
-data=$((2 * 2 * (16 + 50 / 4) << 20))
+# 3 x (16M + 250 x 256K) each way.
+data=$((3 * 2 * (16 + 250 / 4) << 20))
 echo "link bytes $((l1 - l0)) for $data bytes of data"
 check link-carried-under-10-percent test $((l1 - l0)) -lt $((data / 10))
 cat "$dev/fabric" | sed 's/^/  fabric: /'
 check fabric-refused-nothing sh -c "grep -q '^refused_register 0' $dev/fabric && grep -q '^refused_attach 0' $dev/fabric && grep -q '^refused_move_data 0' $dev/fabric"
+d() { echo $(( $(val "$2" "$1") - $(val "$3" "$1") )); }
 if [ "$VM_ROLE" = host ]; then
 	rs_counts >/tmp/c1
 	sed 's/^/  smc_rs: /' /tmp/c1
-	d() { echo $(( $(val /tmp/c1 "$1") - $(val /tmp/c0 "$1") )); }
-	check rs-smcd-server-counted test "$(d smcd_srv)" = 51
-	check rs-smcd-client-counted test "$(d smcd_clnt)" = 51
-	check rs-no-srv-hshake-err test "$(d hshake_err_srv)" = 0
-	check rs-no-clnt-hshake-err test "$(d hshake_err_clnt)" = 0
-	check smc-rs-unload modprobe -r smc_rs
+	check rs-smcd-server-counted test "$(d smcd_srv /tmp/c1 /tmp/c0)" = 502
+	check rs-smcd-client-counted test "$(d smcd_clnt /tmp/c1 /tmp/c0)" = 251
+	check rs-no-srv-hshake-err test "$(d hshake_err_srv /tmp/c1 /tmp/c0)" = 0
+	check rs-no-clnt-hshake-err test "$(d hshake_err_clnt /tmp/c1 /tmp/c0)" = 0
 else
-	smctest stats --since /tmp/c0 >/tmp/c1
-	sed 's/^/  c: /' /tmp/c1
-	check c-smcd-client-counted is /tmp/c1 smcd_clnt_v2_succ 51
-	check c-smcd-server-counted is /tmp/c1 smcd_srv_v2_succ 51
-	check c-no-fallback-client is /tmp/c1 fback_clnt_cnt 0
-	check c-no-fallback-server is /tmp/c1 fback_srv_cnt 0
-	check c-smcd-tx-bytes atleast /tmp/c1 smcd_tx_bytes $((2 * (16 + 50 / 4) << 20))
-	check c-smcd-rx-bytes atleast /tmp/c1 smcd_rx_bytes $((2 * (16 + 50 / 4) << 20))
-	unload_c() { for i in $(seq 30); do modprobe -r smc_diag smc 2>/dev/null && return 0; sleep 1; done; return 1; }
-	check c-smc-unload unload_c
+	rs_counts >/tmp/g1
+	sed 's/^/  smc_rs: /' /tmp/g1
+	check guest-rs-smcd-client-counted test "$(d smcd_clnt /tmp/g1 /tmp/g0)" = 251
+	check guest-rs-no-clnt-hshake-err test "$(d hshake_err_clnt /tmp/g1 /tmp/g0)" = 0
 fi
+check smc-rs-unload modprobe -r smc_rs
 exit $fails

@@ -377,3 +377,8 @@ __rust_helper int rust_helper_sk_read_bufsize(const struct sock *sk, bool send)
 {
 	return send ? READ_ONCE(sk->sk_sndbuf) : READ_ONCE(sk->sk_rcvbuf);
 }
+
+__rust_helper bool rust_helper_sk_bufsize_locked(const struct sock *sk, bool send)
+{
+	return READ_ONCE(sk->sk_userlocks) & (send ? SOCK_SNDBUF_LOCK : SOCK_RCVBUF_LOCK);
+}

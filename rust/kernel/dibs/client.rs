@@ -306,6 +306,16 @@ impl DeviceUser {
         to_result(unsafe { query(self.raw(), &raw, u32::from(vlan.is_some()), vlan.unwrap_or(0)) })
     }
 
+    /// Sends the software event `code` with `info` to the device `rgid` (the peer's client
+    /// gets it as an [`super::Event`] of type `Software`), raising an interrupt there if
+    /// `trigger_irq`. `EOPNOTSUPP` if the device has no such operation.
+    pub fn signal_event(&self, rgid: &Gid, trigger_irq: bool, code: u32, info: u64) -> Result {
+        let signal = self.ops().signal_event.ok_or(EOPNOTSUPP)?;
+        let raw = rgid.to_raw();
+        // SAFETY: The device is live with its driver (type invariant); `raw` outlives the call.
+        to_result(unsafe { signal(self.raw(), &raw, u32::from(trigger_irq), code, info) })
+    }
+
     /// Whether the device can map peers' DMBs for direct writes ([`DeviceUser::attach_dmb`]).
     pub fn supports_attach(&self) -> bool {
         let ops = self.ops();

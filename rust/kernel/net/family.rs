@@ -316,6 +316,22 @@ impl<F: Family> Sock<F> {
         unsafe { bindings::sk_read_bufsize(self.sk, send) }
     }
 
+    /// The error a stream send returns for `err`, as TCP's: `EPIPE` also raises `SIGPIPE`
+    /// at the caller unless `flags` has `MSG_NOSIGNAL` (`sk_stream_error()`).
+    pub fn stream_error(&self, flags: u32, err: Error) -> Error {
+        // SAFETY: `sk` is live; called from the socket's own `sendmsg`, in the sender's task.
+        let e = unsafe { bindings::sk_stream_error(self.sk, flags as i32, err.to_errno()) };
+        Error::from_errno(e)
+    }
+
+    /// The socket's send (`send`) or receive buffer size if the application set it
+    /// (`SO_SNDBUF`/`SO_RCVBUF`: `sk_userlocks` says so), `None` while it is the default.
+    pub fn bufsize_set(&self, send: bool) -> Option<i32> {
+        // SAFETY: `sk` is live; the helper reads the field with `READ_ONCE()`.
+        let locked = unsafe { bindings::sk_bufsize_locked(self.sk, send) };
+        locked.then(|| self.bufsize(send))
+    }
+
     /// Sets the socket's pending error (what `SO_ERROR` reports), a positive errno or 0.
     pub fn set_error(&self, err: i32) {
         // SAFETY: `sk` is live.

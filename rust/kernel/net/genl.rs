@@ -423,3 +423,19 @@ unsafe extern "C" fn dumpit_callback<H: Handler>(
         Err(e) => e.to_errno(),
     }
 }
+
+#[macros::kunit_tests(rust_genl_ops)]
+mod tests {
+    use super::*;
+
+    /// `Family::const_new` sets `netnsok` (and nothing else) in the bit field by hand: the
+    /// byte must be what bindgen's setter makes.
+    #[test]
+    fn netnsok_is_the_bit_const_new_sets() {
+        let mut f: bindings::genl_family = Default::default();
+        f.set_netnsok(1);
+        // SAFETY: The bit field unit is one byte.
+        let byte: u8 = unsafe { core::mem::transmute(f._bitfield_1) };
+        assert_eq!(byte, 1);
+    }
+}

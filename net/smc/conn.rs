@@ -296,18 +296,34 @@ impl Conn {
     /// Takes in the peer's CDC message.
     fn receive(&self) {
         let mut g = self.inner.lock();
+        let done = self.take_cdc(&mut g);
+        let ended = if done && g.released { Some(self.finish(&mut g)) } else { None };
+        drop(g);
+        self.cv.notify_all();
+        if let Some((dmb, user)) = ended {
+            self.lgr.remove(self);
+            drop(dmb);
+            drop(user);
+        }
+    }
+
+    /// Reads the peer's CDC message from our DMB and applies it: new cursors, flags, the close
+    /// machine's step. Idempotent (an unchanged message changes nothing), so the socket calls
+    /// use it too, to see what the peer wrote without waiting for the signal's work item.
+    /// Returns whether the connection is done.
+    fn take_cdc(&self, g: &mut Inner) -> bool {
         let Some(dmb) = g.dmb.as_ref() else {
-            return;
+            return false;
         };
         let (Ok(p), Ok(c)) = (dmb.atomic_u64(OFF_PROD), dmb.atomic_u64(OFF_CONS)) else {
-            return;
+            return false;
         };
         let mut raw = [0u8; SMCD_CDC_LEN];
         raw[0] = cdc::CDC_MSG_TYPE;
         raw[OFF_PROD..OFF_PROD + 8].copy_from_slice(&p.load(kernel::sync::atomic::Acquire).to_ne_bytes());
         raw[OFF_CONS..OFF_CONS + 8].copy_from_slice(&c.load(kernel::sync::atomic::Acquire).to_ne_bytes());
         let Ok(msg) = SmcdCdc::decode(&raw) else {
-            return;
+            return false;
         };
         let view = RxView {
             rx_ring: self.rx_ring,
@@ -317,18 +333,17 @@ impl Conn {
             peer_cons: g.peer_cons,
             local_prod: g.prod,
         };
-        let mut done = false;
         match msg.check(&view) {
             Err(_) => {
                 // The peer broke the protocol: abort rather than trust its cursors.
                 if !g.tx.any_close() {
                     g.tx.abort = true;
-                    let _ = self.send_cdc(&mut g);
+                    let _ = self.send_cdc(g);
                 }
                 g.err.get_or_insert(ECONNRESET);
                 g.rx.abort = true;
                 let released = g.released;
-                done = self.step(&mut g, Event::Peer { dead: released }) || released;
+                self.step(g, Event::Peer { dead: released }) || released
             }
             Ok(_) => {
                 g.peer_prod = msg.prod;
@@ -346,19 +361,14 @@ impl Conn {
                         g.err.get_or_insert(ECONNRESET);
                     }
                     let released = g.released;
-                    done = self.step(&mut g, Event::Peer { dead: released });
-                } else if !g.tx.any_close() {
-                    self.update_consumer(&mut g, false);
+                    self.step(g, Event::Peer { dead: released })
+                } else {
+                    if !g.tx.any_close() {
+                        self.update_consumer(g, false);
+                    }
+                    false
                 }
             }
-        }
-        let ended = if done && g.released { Some(self.finish(&mut g)) } else { None };
-        drop(g);
-        self.cv.notify_all();
-        if let Some((dmb, user)) = ended {
-            self.lgr.remove(self);
-            drop(dmb);
-            drop(user);
         }
     }
 
@@ -415,6 +425,7 @@ impl Conn {
         let mut copied = 0usize;
         let mut g = self.inner.lock();
         loop {
+            self.take_cdc(&mut g);
             let avail = self.unread(&g);
             if avail > 0 && copied < len {
                 let want = (avail as usize).min(len - copied) as u32;
@@ -511,7 +522,11 @@ impl Conn {
                     _ => EPIPE,
                 });
             }
-            let room = self.room(&g);
+            let mut room = self.room(&g);
+            if room == 0 {
+                self.take_cdc(&mut g);
+                room = self.room(&g);
+            }
             if room == 0 {
                 g.write_blocked = true;
                 if timeo == 0 {
@@ -575,7 +590,8 @@ impl Conn {
     /// `poll`.
     pub(crate) fn poll(&self, args: &PollArgs<'_>) -> u32 {
         args.register(&self.cv);
-        let g = self.inner.lock();
+        let mut g = self.inner.lock();
+        self.take_cdc(&mut g);
         let mut mask = 0;
         let eof = g.rx.done_writing || g.rx.any_close();
         if self.unread(&g) > 0 || eof || g.shut_rd {
@@ -603,7 +619,8 @@ impl Conn {
     /// `SIOCOUTQNSD` (bytes not sent yet: none, `sendmsg` moves its data at once); `None`
     /// for others.
     pub(crate) fn ioctl_value(&self, cmd: u32) -> Option<i32> {
-        let g = self.inner.lock();
+        let mut g = self.inner.lock();
+        self.take_cdc(&mut g);
         let v = match cmd {
             SIOCINQ => self.unread(&g),
             SIOCOUTQ => self.peer_ring.saturating_sub(self.room(&g)),

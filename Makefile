@@ -1,7 +1,8 @@
 # smc-rs: Shared Memory Communications (AF_SMC, SMC-D) and ISM devices in Rust.
 #
-#   make demo     boot two VMs joined by an ivshmem ISM fabric, load the
-#                 modules, ring a doorbell from one VM to the other
+#   make demo     boot two VMs joined by an ivshmem ISM fabric, load
+#                 ism_ivshmem and smc_rs, stream over SMC-D between them
+#                 (and over TCP, for comparison)
 #   make test     all tests: cargo tests, kernel build, QEMU tests with the
 #                 debug kernel; ends with "N passed, M failed"
 #

@@ -76,7 +76,7 @@ dmesg -n 1 2>/dev/null
 transport_family() {
 	case "$1" in
 	tcp) echo tcp ;;
-	smc | smcd-ivshmem | smcd-lo | smc-rs) echo smc ;;
+	smc | smcd-ivshmem | smcd-lo | smc-rs | smcd-rs-ivshmem | smcd-rs-lo) echo smc ;;
 	smc-inet) echo inet-smc ;;
 	*) return 1 ;;
 	esac
@@ -87,7 +87,7 @@ transport_module() {
 	case "$1" in
 	tcp) echo none ;;
 	smc | smc-inet | smcd-ivshmem | smcd-lo) echo smc ;;
-	smc-rs) echo smc_rs ;;
+	smc-rs | smcd-rs-ivshmem | smcd-rs-lo) echo smc_rs ;;
 	*) return 1 ;;
 	esac
 }
@@ -100,6 +100,8 @@ transport_port() {
 	smcd-ivshmem) echo 5030 ;;
 	smcd-lo) echo 5040 ;;
 	smc-rs) echo 5050 ;;
+	smcd-rs-ivshmem) echo 5060 ;;
+	smcd-rs-lo) echo 5070 ;;
 	*) return 1 ;;
 	esac
 }
@@ -161,6 +163,19 @@ setup_smc_rs() {
 	unload_module smc || return 1
 	modprobe smc_rs || return 1
 	grep -q '^SMC-RS ' /proc/net/protocols || { echo "smc_rs loaded, but no SMC-RS in /proc/net/protocols"; return 1; }
+}
+
+# smcd-rs-ivshmem / smcd-rs-lo: smc_rs's SMC-D, between the two VMs over
+# ism_ivshmem / in one VM over the dibs loopback device, with the user EID
+# (set through smc_rs's SMC_GEN_NETLINK family, as for the C smc).
+setup_smcd_rs_ivshmem() {
+	setup_smc_rs || return 1
+	modprobe ism_ivshmem || return 1
+	set_ueid
+}
+setup_smcd_rs_lo() {
+	setup_smc_rs || return 1
+	set_ueid
 }
 
 # smcd-ivshmem: the C smc's SMC-D between the two VMs over our DIBS device

@@ -38,6 +38,7 @@ use crate::{
     close::{self, Event, Flags, Send as CloseSend, State},
     lgr::LinkGroup,
 };
+use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use kernel::{
     alloc::KVVec,
     bindings,
@@ -54,6 +55,15 @@ use kernel::{
 const SIOCINQ: u32 = bindings::FIONREAD;
 const SIOCOUTQ: u32 = bindings::TIOCOUTQ;
 const SIOCOUTQNSD: u32 = bindings::SIOCOUTQNSD;
+
+/// How many signalled CDC messages in a row may fail their checks before the connection
+/// aborts (one caught mid-write fails once; a broken peer's keep failing).
+const MAX_REFUSED: u32 = 8;
+
+/// CDC messages ignored (failed their checks, maybe read mid-write) and refused (the
+/// connection aborted), on all connections, for debugfs.
+pub(crate) static CDC_IGNORED: AtomicU64 = AtomicU64::new(0);
+pub(crate) static CDC_REFUSED: AtomicU64 = AtomicU64::new(0);
 
 /// The largest piece copied at once (the bounce buffer's size).
 const BOUNCE_LEN: usize = 64 * 1024;
@@ -97,6 +107,8 @@ struct Inner {
     released: bool,
     /// The application shut down reading.
     shut_rd: bool,
+    /// Signalled messages in a row that did not check out.
+    refused: u32,
 }
 
 /// An SMC-D connection.
@@ -198,6 +210,7 @@ impl Conn {
                         err: None,
                         released: false,
                         shut_rd: false,
+                        refused: 0,
                     },
                     "Conn::inner"
                 ),
@@ -296,7 +309,7 @@ impl Conn {
     /// Takes in the peer's CDC message.
     fn receive(&self) {
         let mut g = self.inner.lock();
-        let done = self.take_cdc(&mut g);
+        let done = self.take_cdc(&mut g, false);
         let ended = if done && g.released { Some(self.finish(&mut g)) } else { None };
         drop(g);
         self.cv.notify_all();
@@ -311,17 +324,30 @@ impl Conn {
     /// machine's step. Idempotent (an unchanged message changes nothing), so the socket calls
     /// use it too, to see what the peer wrote without waiting for the signal's work item.
     /// Returns whether the connection is done.
-    fn take_cdc(&self, g: &mut Inner) -> bool {
+    fn take_cdc(&self, g: &mut Inner, from_signal: bool) -> bool {
         let Some(dmb) = g.dmb.as_ref() else {
             return false;
         };
         let (Ok(p), Ok(c)) = (dmb.atomic_u64(OFF_PROD), dmb.atomic_u64(OFF_CONS)) else {
             return false;
         };
+        // The writer copies its message in with `move_data`, which need not write a word at
+        // a time: a word read while it writes may be torn. Two reads that agree are a
+        // message; two that do not mean a write is under way, whose signal comes after it.
+        let read = || {
+            (
+                p.load(kernel::sync::atomic::Acquire),
+                c.load(kernel::sync::atomic::Acquire),
+            )
+        };
+        let (prod, cons) = read();
+        if read() != (prod, cons) {
+            return false;
+        }
         let mut raw = [0u8; SMCD_CDC_LEN];
         raw[0] = cdc::CDC_MSG_TYPE;
-        raw[OFF_PROD..OFF_PROD + 8].copy_from_slice(&p.load(kernel::sync::atomic::Acquire).to_ne_bytes());
-        raw[OFF_CONS..OFF_CONS + 8].copy_from_slice(&c.load(kernel::sync::atomic::Acquire).to_ne_bytes());
+        raw[OFF_PROD..OFF_PROD + 8].copy_from_slice(&prod.to_ne_bytes());
+        raw[OFF_CONS..OFF_CONS + 8].copy_from_slice(&cons.to_ne_bytes());
         let Ok(msg) = SmcdCdc::decode(&raw) else {
             return false;
         };
@@ -334,7 +360,18 @@ impl Conn {
             local_prod: g.prod,
         };
         match msg.check(&view) {
+            // A message that does not check out may still be one caught mid-write (the two
+            // reads can fall inside one slow copy): it is ignored, and only a peer whose
+            // messages keep failing, signal after signal, broke the protocol.
+            Err(_) if !from_signal || g.refused < MAX_REFUSED => {
+                if from_signal {
+                    g.refused += 1;
+                }
+                CDC_IGNORED.fetch_add(1, Relaxed);
+                false
+            }
             Err(_) => {
+                CDC_REFUSED.fetch_add(1, Relaxed);
                 // The peer broke the protocol: abort rather than trust its cursors.
                 if !g.tx.any_close() {
                     g.tx.abort = true;
@@ -346,6 +383,7 @@ impl Conn {
                 self.step(g, Event::Peer { dead: released }) || released
             }
             Ok(_) => {
+                g.refused = 0;
                 g.peer_prod = msg.prod;
                 g.peer_cons = msg.cons;
                 g.peer_flags = msg.prod_flags;
@@ -425,7 +463,7 @@ impl Conn {
         let mut copied = 0usize;
         let mut g = self.inner.lock();
         loop {
-            self.take_cdc(&mut g);
+            self.take_cdc(&mut g, false);
             let avail = self.unread(&g);
             if avail > 0 && copied < len {
                 let want = (avail as usize).min(len - copied) as u32;
@@ -524,7 +562,7 @@ impl Conn {
             }
             let mut room = self.room(&g);
             if room == 0 {
-                self.take_cdc(&mut g);
+                self.take_cdc(&mut g, false);
                 room = self.room(&g);
             }
             if room == 0 {
@@ -591,7 +629,7 @@ impl Conn {
     pub(crate) fn poll(&self, args: &PollArgs<'_>) -> u32 {
         args.register(&self.cv);
         let mut g = self.inner.lock();
-        self.take_cdc(&mut g);
+        self.take_cdc(&mut g, false);
         let mut mask = 0;
         let eof = g.rx.done_writing || g.rx.any_close();
         if self.unread(&g) > 0 || eof || g.shut_rd {
@@ -620,7 +658,7 @@ impl Conn {
     /// for others.
     pub(crate) fn ioctl_value(&self, cmd: u32) -> Option<i32> {
         let mut g = self.inner.lock();
-        self.take_cdc(&mut g);
+        self.take_cdc(&mut g, false);
         let v = match cmd {
             SIOCINQ => self.unread(&g),
             SIOCOUTQ => self.peer_ring.saturating_sub(self.room(&g)),

@@ -149,6 +149,10 @@ impl fmt::Debug for FallbackView {
             s.server.show("srv", f)?;
             s.client.show("clnt", f)?;
         }
-        Ok(())
+        // All namespaces: CDC messages that failed their checks.
+        let ignored = crate::conn::CDC_IGNORED.load(Ordering::Relaxed);
+        let refused = crate::conn::CDC_REFUSED.load(Ordering::Relaxed);
+        writeln!(f, "cdc ignored {ignored}")?;
+        writeln!(f, "cdc refused {refused}")
     }
 }

@@ -72,5 +72,7 @@ stream rs-no-ueid-fallback smc 2 1M
 rs_counts >/tmp/r2
 check no-ueid-no-smcd test "$(val /tmp/r2 smcd_srv)" = "$(val /tmp/r4 smcd_srv)"
 
+rs_counts >/tmp/r5
+check no-cdc-refused test "$(val /tmp/r5 refused_cdc)" = 0
 check smc-rs-unload modprobe -r smc_rs
 exit $fails

@@ -88,11 +88,13 @@ if [ "$VM_ROLE" = host ]; then
 	check rs-smcd-client-counted test "$(d smcd_clnt /tmp/c1 /tmp/c0)" = 251
 	check rs-no-srv-hshake-err test "$(d hshake_err_srv /tmp/c1 /tmp/c0)" = 0
 	check rs-no-clnt-hshake-err test "$(d hshake_err_clnt /tmp/c1 /tmp/c0)" = 0
+	check rs-no-cdc-refused test "$(val /tmp/c1 refused_cdc)" = 0
 else
 	rs_counts >/tmp/g1
 	sed 's/^/  smc_rs: /' /tmp/g1
 	check guest-rs-smcd-client-counted test "$(d smcd_clnt /tmp/g1 /tmp/g0)" = 251
 	check guest-rs-no-clnt-hshake-err test "$(d hshake_err_clnt /tmp/g1 /tmp/g0)" = 0
+	check guest-rs-no-cdc-refused test "$(val /tmp/g1 refused_cdc)" = 0
 fi
 check smc-rs-unload modprobe -r smc_rs
 exit $fails

@@ -313,6 +313,12 @@ impl Conn {
         let ended = if done && g.released { Some(self.finish(&mut g)) } else { None };
         drop(g);
         self.cv.notify_all();
+        self.leave(ended);
+    }
+
+    /// After [`Conn::finish`], outside the lock: leaves the link group, then lets go of the
+    /// DMB and the device.
+    fn leave(&self, ended: Option<(Option<Dmb>, Option<DeviceUser>)>) {
         if let Some((dmb, user)) = ended {
             self.lgr.remove(self);
             drop(dmb);
@@ -707,11 +713,7 @@ impl Conn {
             }
         };
         self.cv.notify_all();
-        if let Some((dmb, user)) = ended {
-            self.lgr.remove(self);
-            drop(dmb);
-            drop(user);
-        }
+        self.leave(ended);
     }
 }
 

@@ -150,11 +150,6 @@ fn register_dmb(user: &DeviceUser, rgid: &Gid, want: u32) -> Result<(Dmb, u8), D
     Err(negotiate::buf_create_decline(no_space))
 }
 
-/// The node name for the first contact extension.
-fn nodename() -> [u8; utsname::LEN] {
-    utsname::nodename()
-}
-
 /// What this side sends of itself in an Accept/Confirm.
 fn local_conn(user: &DeviceUser, dmb: &Dmb, code: u8, lgr_id: [u8; 4], first: bool) -> SmcdLocalConn {
     let gid = user.device().gid();
@@ -234,7 +229,7 @@ pub(crate) fn client(clc: &KernelSocket, want: u32) -> Result<Established> {
             return decline(r);
         }
     };
-    let confirm = negotiate::client_confirm(&choice, &local_conn(&user, &dmb, code, lgr.id, new), &nodename());
+    let confirm = negotiate::client_confirm(&choice, &local_conn(&user, &dmb, code, lgr.id, new), &utsname::nodename());
     let conn = match Conn::new(lgr.clone(), user, dmb, choice.peer_dmb.token, choice.peer_dmb.len) {
         Ok(c) => c,
         Err(_) => {
@@ -321,7 +316,7 @@ pub(crate) fn server(clc: &KernelSocket, buf: &mut [u8], want: u32) -> Result<Es
         let first = first_err.unwrap_or(DeclineReason::NoSmcd2Dev);
         return decline(negotiate::server_decline_init_failed(&p, &caps, ueids.as_slice(), first));
     };
-    let accept = negotiate::server_accept(&choice, &local_conn(&user, &dmb, code, lgr.id, new), &nodename());
+    let accept = negotiate::server_accept(&choice, &local_conn(&user, &dmb, code, lgr.id, new), &utsname::nodename());
     let fail = |e: Error| -> Result<Established> {
         if new {
             core.discard(&lgr);

@@ -17,28 +17,6 @@ port=7300
 # rs KEY: smc_rs's count `srv|clnt KEY N` from debugfs, as `KEY_srv N` lines.
 rs_counts() { awk '{ print $2 "_" $1, $3 }' /sys/kernel/debug/smc_rs/fallback; }
 
-# stream NAME FAMILY CONNS BYTES: server and client on 127.0.0.1.
-stream() {
-	port=$((port + 1))
-	smctest stream server --family "$2" --port $port --conns "$3" --bytes "$4" \
-		--timeout 300 --name "$1-server" >/tmp/srv.out 2>&1 &
-	spid=$!
-	i=0
-	until grep -q '^listening' /tmp/srv.out || [ $i -ge 300 ]; do
-		i=$((i + 1))
-		sleep 0.1
-	done
-	smctest stream client --family "$2" --port $port --conns "$3" --bytes "$4" \
-		--timeout 300 --connect-timeout 60 --name "$1-client" >/tmp/cli.out 2>&1
-	crc=$?
-	wait $spid
-	src=$?
-	grep -v '^  conn ' /tmp/srv.out | sed 's/^/  server: /' | head -40
-	grep -v '^  conn ' /tmp/cli.out | sed 's/^/  client: /' | head -40
-	grep -q "^TEST $1-server " /tmp/srv.out || echo "TEST $1-server FAIL (exit $src)"
-	grep -q "^TEST $1-client " /tmp/cli.out || echo "TEST $1-client FAIL (exit $crc)"
-	[ $src -eq 0 ] && [ $crc -eq 0 ] || fails=$((fails + 1))
-}
 
 check smc-rs-load modprobe smc_rs
 check ueid-add smctest ueid add "$EID"
@@ -47,8 +25,8 @@ check ueid-add-duplicate-refused sh -c "! smctest ueid add '$EID'"
 check ueid-add-invalid-refused sh -c "! smctest ueid add 'BAD_EID'"
 
 rs_counts >/tmp/r0
-stream rs-smcd-af-smc-1 smc 1 8M
-stream rs-smcd-inet-250 inet 250 256K
+lo_stream rs-smcd-af-smc-1 smc 1 8M
+lo_stream rs-smcd-inet-250 inet 250 256K
 rs_counts >/tmp/r1
 cat /tmp/r1 | sed 's/^/  smc_rs: /'
 d() { echo $(( $(val /tmp/r1 "$1") - $(val /tmp/r0 "$1") )); }
@@ -68,7 +46,7 @@ check sockapi-no-fallback test "$(val /tmp/r4 0x05000000_clnt)" = "$(val /tmp/r3
 # Without the EID: TCP again, for C's reasons.
 check ueid-del smctest ueid del "$EID"
 check ueid-empty sh -c "! smctest ueid list | grep -q ."
-stream rs-no-ueid-fallback smc 2 1M
+lo_stream rs-no-ueid-fallback smc 2 1M
 rs_counts >/tmp/r2
 check no-ueid-no-smcd test "$(val /tmp/r2 smcd_srv)" = "$(val /tmp/r4 smcd_srv)"
 

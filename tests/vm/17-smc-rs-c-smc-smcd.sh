@@ -61,8 +61,7 @@ if [ "$VM_ROLE" = guest ]; then
 	check c-no-fallback-server is /tmp/c1 fback_srv_cnt 0
 	check c-smcd-tx-bytes atleast /tmp/c1 smcd_tx_bytes $((2 * (16 + 250 / 4) << 20))
 	check c-smcd-rx-bytes atleast /tmp/c1 smcd_rx_bytes $((2 * (16 + 250 / 4) << 20))
-	unload_c() { for i in $(seq 30); do modprobe -r smc_diag smc 2>/dev/null && return 0; sleep 1; done; return 1; }
-	check c-smc-unload unload_c
+	check c-smc-unload unload smc_diag smc
 	check guest-smc-rs-load modprobe smc_rs
 	check guest-ueid-add smctest ueid add "$EID"
 	rs_counts >/tmp/g0

@@ -14,34 +14,6 @@ port=7100
 # reason FILE KIND CODE WANT: a `fback_srv|fback_clnt 0xCODE COUNT NAME` line.
 reason() { v=$(awk -v k="$2" -v c="$3" '$1 == k && $2 == c { print $3 }' "$1"); echo "$2 $3 = $v, want $4"; [ "$v" = "$4" ]; }
 
-# stream NAME FAMILY CONNS BYTES EXPECT: server and client on 127.0.0.1,
-# each prints its own TEST line (NAME-server, NAME-client).
-stream() {
-	port=$((port + 1))
-	smctest stream server --family "$2" --port $port --conns "$3" --bytes "$4" \
-		--expect "$5" --timeout 240 --name "$1-server" >/tmp/srv.out 2>&1 &
-	spid=$!
-	# Connect only once the server listens: a refused SMC connect can count
-	# as a client handshake error.
-	i=0
-	until grep -q '^listening' /tmp/srv.out || [ $i -ge 300 ]; do
-		i=$((i + 1))
-		sleep 0.1
-	done
-	smctest stream client --family "$2" --port $port --conns "$3" --bytes "$4" \
-		--expect "$5" --timeout 240 --connect-timeout 60 --name "$1-client" >/tmp/cli.out 2>&1
-	crc=$?
-	wait $spid
-	src=$?
-	sed 's/^/  server: /' /tmp/srv.out
-	sed 's/^/  client: /' /tmp/cli.out
-	# The TEST lines are smctest's own; a crash without one still counts.
-	grep -q "^TEST $1-server " /tmp/srv.out || echo "TEST $1-server FAIL (exit $src)"
-	grep -q "^TEST $1-client " /tmp/cli.out || echo "TEST $1-client FAIL (exit $crc)"
-	[ $src -eq 0 ] && [ $crc -eq 0 ] || fails=$((fails + 1))
-	# Every connect worked at the first try (none refused or reset).
-	check "$1-connects" sh -c "grep -qx 'connect_refused 0' /tmp/cli.out && grep -qx 'connect_reset 0' /tmp/cli.out"
-}
 
 check c-smc-load modprobe smc
 smctest sysinfo
@@ -55,8 +27,8 @@ smctest ueid list
 
 # SMC-Dv2 over the loopback device, both socket kinds, 1 and 50 connections.
 smctest stats >/tmp/s0
-stream c-smc-v2-af-smc-1 smc 1 8M smcd
-stream c-smc-v2-inet-50 inet 50 1M smcd
+lo_stream c-smc-v2-af-smc-1 smc 1 8M smcd
+lo_stream c-smc-v2-inet-50 inet 50 1M smcd
 smctest linkgroups
 smctest devices # the C smc does not list the loopback device
 smctest stats --since /tmp/s0 >/tmp/d0
@@ -82,17 +54,17 @@ check pnet-add-eth smctest pnet add NETLO lo
 smctest pnet list
 check pnet-listed-ism sh -c "smctest pnet list | grep -q '^pnet NETLO eth=n/a ib=lo port=1\$'"
 check pnet-listed-eth sh -c "smctest pnet list | grep -q '^pnet NETLO eth=lo ib=n/a port=255\$'"
-stream c-smc-pnet-hides-ism smc 1 64K fallback
+lo_stream c-smc-pnet-hides-ism smc 1 64K fallback
 check pnet-del smctest pnet del NETLO
 check pnet-empty sh -c "! smctest pnet list | grep -q ."
-stream c-smc-pnet-deleted smc 1 64K smcd
+lo_stream c-smc-pnet-deleted smc 1 64K smcd
 
 # Without the EID: the connections still work, over TCP, and the fallback
 # statistics record why.
 check ueid-del smctest ueid del "$EID"
 check ueid-empty sh -c "! smctest ueid list | grep -q ."
 smctest stats >/tmp/s1
-stream c-smc-no-ueid-fallback smc 2 1M fallback
+lo_stream c-smc-no-ueid-fallback smc 2 1M fallback
 smctest stats --since /tmp/s1 >/tmp/d1
 sed 's/^/  delta: /' /tmp/d1
 check fallback-no-smcd-clnt is /tmp/d1 smcd_clnt_v2_succ 0

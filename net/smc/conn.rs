@@ -38,11 +38,11 @@ use crate::{
     close::{self, Event, Flags, Send as CloseSend, State},
     lgr::LinkGroup,
 };
-use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use kernel::{
     alloc::KVVec,
     bindings,
-    dibs::{DeviceUser, Dmb, DmbSignal},
+    dibs::{DeviceUser, Dmb, DmbSignal, Gid},
     net::socket::{MsgHdr, PollArgs},
     new_mutex, new_poll_condvar, new_work,
     prelude::*,
@@ -111,10 +111,44 @@ struct Inner {
     refused: u32,
 }
 
+/// The last connection token handed out (C: `nexttoken` in `smc_lgr_register_conn()`).
+static NEXT_TOKEN: AtomicU32 = AtomicU32::new(0);
+
+/// A connection as diagnostics report it (`smc_diag_conninfo`), a snapshot.
+pub(crate) struct ConnDiag {
+    pub(crate) token: u32,
+    pub(crate) sndbuf: u32,
+    pub(crate) rmbe: u32,
+    pub(crate) peer_rmbe: u32,
+    /// The last CDC message received: the peer's producer and consumer cursors, flags.
+    pub(crate) rx_prod: Cursor,
+    pub(crate) rx_cons: Cursor,
+    pub(crate) rx_prod_flags: u8,
+    pub(crate) rx_conn_state_flags: u8,
+    /// What we send: our producer cursor, the consumer cursor told, flags.
+    pub(crate) tx_prod: Cursor,
+    pub(crate) tx_cons: Cursor,
+    pub(crate) tx_prod_flags: u8,
+    pub(crate) tx_conn_state_flags: u8,
+    /// The DMBs, while the connection has its own (`smcd_diag_dmbinfo`).
+    pub(crate) dmb: Option<DmbDiag>,
+}
+
+/// The DMBs of a connection and its link group, as `smcd_diag_dmbinfo` has them.
+pub(crate) struct DmbDiag {
+    pub(crate) lgr_id: [u8; 4],
+    pub(crate) peer_gid: Gid,
+    pub(crate) my_gid: Gid,
+    pub(crate) token: u64,
+    pub(crate) peer_token: u64,
+}
+
 /// An SMC-D connection.
 #[pin_data]
 pub(crate) struct Conn {
     lgr: Arc<LinkGroup>,
+    /// Unique among live connections, never 0 (C: `alert_token_local`).
+    token: u32,
     /// The peer's DMB: its token and the size of its ring.
     peer_token: u64,
     peer_ring: u32,
@@ -144,6 +178,17 @@ impl DmbSignal for RxSignal {
         // The handler table holds `self`, so the reference an already queued work item hands
         // back is never the last one (nothing is freed in interrupt context).
         let _ = workqueue::system_highpri().enqueue(self.conn.clone());
+    }
+}
+
+/// A new connection token: never 0; tokens repeat only after 2^32 connections, long after
+/// a connection with the same one is gone.
+fn new_token() -> u32 {
+    loop {
+        let t = NEXT_TOKEN.fetch_add(1, Relaxed).wrapping_add(1);
+        if t != 0 {
+            return t;
+        }
     }
 }
 
@@ -189,6 +234,7 @@ impl Conn {
         let conn = Arc::pin_init(
             try_pin_init!(Conn {
                 lgr: lgr.clone(),
+                token: new_token(),
                 peer_token,
                 peer_ring,
                 rx_ring,
@@ -226,6 +272,36 @@ impl Conn {
         // A message that came before the handler was set.
         let _ = workqueue::system_highpri().enqueue(conn.clone());
         Ok(conn)
+    }
+
+    /// The snapshot diagnostics report.
+    pub(crate) fn diag(&self) -> ConnDiag {
+        let g = self.inner.lock();
+        let dmb = match (&g.dmb, &g.user) {
+            (Some(d), Some(u)) => Some(DmbDiag {
+                lgr_id: self.lgr.id,
+                peer_gid: self.lgr.peer_gid,
+                my_gid: u.device().gid(),
+                token: d.token(),
+                peer_token: self.peer_token,
+            }),
+            _ => None,
+        };
+        ConnDiag {
+            token: self.token,
+            sndbuf: BOUNCE_LEN as u32,
+            rmbe: self.rx_ring,
+            peer_rmbe: self.peer_ring,
+            rx_prod: g.peer_prod,
+            rx_cons: g.peer_cons,
+            rx_prod_flags: g.peer_flags.0,
+            rx_conn_state_flags: state_flags(g.rx).0,
+            tx_prod: g.prod,
+            tx_cons: g.cons_told,
+            tx_prod_flags: if g.write_blocked { ProducerFlags::WRITE_BLOCKED } else { 0 },
+            tx_conn_state_flags: state_flags(g.tx).0,
+            dmb,
+        }
     }
 
     /// Sends our CDC message (with the closing flags of `g.tx`).

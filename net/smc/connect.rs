@@ -129,7 +129,7 @@ impl Connecting {
             }
         };
         match &outcome {
-            Ok(Established::Fallback(reason)) => self.stats.client.fallback(*reason),
+            Ok(Established::Fallback(f)) => self.stats.client.fallback(f.reason),
             Ok(Established::Smcd(_)) => self.stats.client.smcd(),
             Err(Some(e)) => {
                 let e = *e;

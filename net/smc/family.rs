@@ -28,7 +28,7 @@
 use crate::{
     conn::Conn,
     connect::{Connecting, Outcome},
-    handshake::{self, Established},
+    handshake::{self, Established, Fallback},
     listen::Listener,
     proto::{check_bind_addr, check_connect_addr, AddrError, IpVersion, SmcState, IPPROTO_SMC},
     stats,
@@ -63,6 +63,20 @@ enum Role {
     Accepted,
 }
 
+/// A socket as diagnostics report it ([`crate::diag`]).
+pub(crate) struct SockDiag {
+    /// The CLC socket (ports, addresses).
+    pub(crate) clc: Arc<KernelSocket>,
+    /// The connection runs over TCP.
+    pub(crate) fallback: bool,
+    /// Why (a decline reason's code), 0 if it does not or is not known yet.
+    pub(crate) reason: u32,
+    /// The reason in the peer's Decline.
+    pub(crate) peer_diagnosis: u32,
+    /// The SMC-D connection.
+    pub(crate) conn: Option<crate::conn::ConnDiag>,
+}
+
 /// The state of one AF_SMC socket.
 #[pin_data]
 pub(crate) struct SmcSock {
@@ -82,6 +96,8 @@ pub(crate) struct SmcSock {
     listening: AtomicBool,
     /// Why the connection runs over TCP (a decline reason's code), 0 until known.
     fallback: AtomicU32,
+    /// The reason in the peer's Decline, if it sent one (C: `peer_diagnosis`).
+    peer_diagnosis: AtomicU32,
     /// The statistics of the socket's namespace.
     stats: Arc<stats::NetStats>,
     /// The SMC-D connection, once the handshake chose SMC-D (never unset again).
@@ -96,7 +112,7 @@ impl SmcSock {
         clc: Arc<KernelSocket>,
         stats: Arc<stats::NetStats>,
         role: Role,
-        fallback: u32,
+        why: Option<Fallback>,
         smcd: Option<Arc<Conn>>,
     ) -> impl PinInit<Self, Error> {
         let once = SetOnce::new();
@@ -112,9 +128,22 @@ impl SmcSock {
             hs_pending: AtomicBool::new(false),
             broken: AtomicBool::new(false),
             listening: AtomicBool::new(false),
-            fallback: AtomicU32::new(fallback),
+            fallback: AtomicU32::new(why.map_or(0, |f| f.reason.code())),
+            peer_diagnosis: AtomicU32::new(why.map_or(0, |f| f.peer_diagnosis)),
             role <- new_mutex!(role, "SmcSock::role"),
         })
+    }
+
+    /// What diagnostics report of the socket (read without the role's lock).
+    pub(crate) fn diag(&self) -> SockDiag {
+        let reason = self.fallback.load(Ordering::Relaxed);
+        SockDiag {
+            clc: self.clc.clone(),
+            fallback: reason != 0,
+            reason,
+            peer_diagnosis: self.peer_diagnosis.load(Ordering::Relaxed),
+            conn: self.smcd.as_ref().map(|c| c.diag()),
+        }
     }
 
     /// The client's handshake, while it has not been seen done.
@@ -164,8 +193,9 @@ fn settle(sock: &Sock<Smc>, wait: bool) -> Result {
         return Ok(());
     }
     match outcome {
-        Ok(Established::Fallback(reason)) => {
-            smc.fallback.store(reason.code(), Ordering::Relaxed);
+        Ok(Established::Fallback(f)) => {
+            smc.peer_diagnosis.store(f.peer_diagnosis, Ordering::Relaxed);
+            smc.fallback.store(f.reason.code(), Ordering::Relaxed);
             sock.set_sk_state(SmcState::Active as u8);
             Ok(())
         }
@@ -206,6 +236,15 @@ impl Family for Smc {
         name6: c"INET6_SMC-RS",
     });
     type Sock = SmcSock;
+    // As C's `smc_v4_hashinfo` and `smc_v6_hashinfo`, for `smc_diag`.
+    const SOCK_TABLES: usize = 2;
+
+    fn sock_table(smc: &SmcSock) -> usize {
+        match smc.ip {
+            IpVersion::V4 => 0,
+            IpVersion::V6 => 1,
+        }
+    }
 
     fn create(
         net: &Net,
@@ -225,7 +264,7 @@ impl Family for Smc {
             bindings::IPPROTO_TCP as i32,
         )?;
         let stats = stats::of(net).ok_or(ENODEV)?;
-        Ok(SmcSock::new(ip, Arc::new(clc, GFP_KERNEL)?, stats, Role::Init, 0, None))
+        Ok(SmcSock::new(ip, Arc::new(clc, GFP_KERNEL)?, stats, Role::Init, None, None))
     }
 
     fn release(sock: &Sock<Self>) {
@@ -354,11 +393,11 @@ impl Family for Smc {
         let timeout = (timeo != MAX_SCHEDULE_TIMEOUT as isize)
             .then(|| timeo.try_into().unwrap_or(0));
         let conn = listener.accept(nonblock, timeout)?;
-        let (code, smcd) = match conn.est {
-            Established::Fallback(r) => (r.code(), None),
-            Established::Smcd(c) => (0, Some(c)),
+        let (fallback, smcd) = match conn.est {
+            Established::Fallback(f) => (Some(f), None),
+            Established::Smcd(c) => (None, Some(c)),
         };
-        Ok(SmcSock::new(smc.ip, conn.clc, smc.stats.clone(), Role::Accepted, code, smcd))
+        Ok(SmcSock::new(smc.ip, conn.clc, smc.stats.clone(), Role::Accepted, fallback, smcd))
     }
 
     fn accepted(_sock: &Sock<Self>, new: &Sock<Self>) {

@@ -112,8 +112,29 @@ fn send_decline(clc: &KernelSocket, d: &Decline) -> Result {
 pub(crate) enum Established {
     /// Over SMC-D.
     Smcd(Arc<Conn>),
-    /// On TCP, for this reason.
-    Fallback(DeclineReason),
+    /// On TCP.
+    Fallback(Fallback),
+}
+
+/// Why a connection stays on TCP.
+#[derive(Clone, Copy)]
+pub(crate) struct Fallback {
+    /// The reason (C: `fallback_rsn`); `PEERDECL` when the peer declined.
+    pub(crate) reason: DeclineReason,
+    /// The reason the peer gave in its Decline, 0 if it sent none (C: `peer_diagnosis`).
+    pub(crate) peer_diagnosis: u32,
+}
+
+impl Fallback {
+    /// A fallback this side chose.
+    pub(crate) fn ours(reason: DeclineReason) -> Established {
+        Established::Fallback(Fallback { reason, peer_diagnosis: 0 })
+    }
+
+    /// A fallback because the peer declined with `d`.
+    pub(crate) fn declined(d: &Decline) -> Established {
+        Established::Fallback(Fallback { reason: DeclineReason::PeerDecl, peer_diagnosis: d.reason.code() })
+    }
 }
 
 /// The DMB size a connection starts from by default: C sizes an RMB from `sk_rcvbuf / 2`,
@@ -175,7 +196,7 @@ fn send_accept_confirm(clc: &KernelSocket, m: &AcceptConfirm) -> Result {
 /// DMB size to start from ([`dmb_want`]).
 pub(crate) fn client(clc: &KernelSocket, want: u32) -> Result<Established> {
     if !clc.smc_option() {
-        return Ok(Established::Fallback(DeclineReason::PeerNoSmc));
+        return Ok(Fallback::ours(DeclineReason::PeerNoSmc));
     }
     let ueids = UEIDS.read();
     let caps = local_caps(ueids.count());
@@ -186,21 +207,21 @@ pub(crate) fn client(clc: &KernelSocket, want: u32) -> Result<Established> {
         let version = negotiate::client_decline_version(&caps);
         let reason = negotiate::CLIENT_NO_DEVICE;
         send_decline(clc, &Decline::new(version, reason, [0; clc::SYSTEMID_LEN]))?;
-        return Ok(Established::Fallback(reason));
+        return Ok(Fallback::ours(reason));
     };
     let mut buf = KVVec::from_elem(0u8, CLC_BUF_LEN, GFP_KERNEL)?;
     let n = p.encode(&mut buf).map_err(|_| EINVAL)?;
     send_all(clc, &buf, n)?;
     let reply = buf.get_mut(..clc::MAX_ACCEPT_LEN).ok_or(EINVAL)?;
     let accept = match recv_msg(clc, reply, MessageType::Accept)? {
-        Message::Decline(_) => return Ok(Established::Fallback(DeclineReason::PeerDecl)),
+        Message::Decline(d) => return Ok(Fallback::declined(&d)),
         Message::AcceptConfirm(a) => a,
         _ => return Err(EPROTO),
     };
     let decline = |reason: DeclineReason| -> Result<Established> {
         let version = negotiate::accept_decline_version(&accept);
         send_decline(clc, &Decline::new(version, reason, [0; clc::SYSTEMID_LEN]))?;
-        Ok(Established::Fallback(reason))
+        Ok(Fallback::ours(reason))
     };
     let choice = match negotiate::client_check_accept(offered, &accept) {
         Ok(c) => c,
@@ -250,10 +271,10 @@ pub(crate) fn client(clc: &KernelSocket, want: u32) -> Result<Established> {
 /// [`CLC_BUF_LEN`] bytes; `want` as for [`client`].
 pub(crate) fn server(clc: &KernelSocket, buf: &mut [u8], want: u32) -> Result<Established> {
     if !clc.smc_option() {
-        return Ok(Established::Fallback(DeclineReason::PeerNoSmc));
+        return Ok(Fallback::ours(DeclineReason::PeerNoSmc));
     }
     let p = match recv_msg(clc, buf, MessageType::Proposal)? {
-        Message::Decline(_) => return Ok(Established::Fallback(DeclineReason::PeerDecl)),
+        Message::Decline(d) => return Ok(Fallback::declined(&d)),
         Message::Proposal(p) => p,
         _ => return Err(EPROTO),
     };
@@ -262,7 +283,7 @@ pub(crate) fn server(clc: &KernelSocket, buf: &mut [u8], want: u32) -> Result<Es
     let version = negotiate::server_decline_version(&p);
     let decline = |reason: DeclineReason| -> Result<Established> {
         send_decline(clc, &Decline::new(version, reason, [0; clc::SYSTEMID_LEN]))?;
-        Ok(Established::Fallback(reason))
+        Ok(Fallback::ours(reason))
     };
     let core = CORE.get();
     let mut offered = KBox::new([OfferedDevice::default(); dibs::MAX_DEVICES], GFP_KERNEL)?;
@@ -333,7 +354,7 @@ pub(crate) fn server(clc: &KernelSocket, buf: &mut [u8], want: u32) -> Result<Es
             if new || d.first_contact {
                 core.discard(&lgr);
             }
-            return Ok(Established::Fallback(DeclineReason::PeerDecl));
+            return Ok(Fallback::declined(&d));
         }
         Ok(_) => return fail(EPROTO),
         Err(e) => return fail(e),

@@ -311,7 +311,7 @@ impl Listener {
             let _ = q.inflight.remove(i);
         }
         let counted = match &outcome {
-            Ok(Established::Fallback(r)) => Some(Some(*r)),
+            Ok(Established::Fallback(f)) => Some(Some(f.reason)),
             Ok(Established::Smcd(_)) => Some(None),
             Err(_) => None,
         };

@@ -37,6 +37,7 @@ mod lgr;
 mod listen;
 #[path = "wire/src/negotiate.rs"]
 pub mod negotiate;
+mod diag;
 mod netlink;
 mod proto;
 mod stats;
@@ -53,7 +54,7 @@ use kernel::{
     debugfs,
     dibs::ClientRegistration,
     global_arc::Published,
-    net::{family::Registration, genl, pernet, socket::SmcOptionUse},
+    net::{family::Registration, genl, pernet, sock_diag, socket::SmcOptionUse},
     prelude::*,
     sync::Arc,
 };
@@ -74,6 +75,8 @@ module! {
 /// their DMBs.
 #[pin_data]
 struct SmcModule {
+    /// Dropped first: dumps list the family's sockets.
+    _diag: sock_diag::Registration,
     #[pin]
     family: Registration<family::Smc>,
     _genl: genl::Registration,
@@ -114,6 +117,7 @@ impl kernel::InPlaceModule for SmcModule {
             _debugfs: dir,
             _genl: netlink::register()?,
             family <- Registration::new(module),
+            _diag: diag::HANDLER.register()?,
         })
     }
 }

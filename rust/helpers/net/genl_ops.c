@@ -31,6 +31,11 @@ __rust_helper u8 rust_helper_genl_cb_cmd(struct netlink_callback *cb)
 	return genl_info_dump(cb)->genlhdr->cmd;
 }
 
+__rust_helper struct net *rust_helper_genl_info_net(const struct genl_info *info)
+{
+	return genl_info_net(info);
+}
+
 __rust_helper struct nlattr *rust_helper_nla_nest_start_noflag(struct sk_buff *skb,
 								int attrtype)
 {

@@ -21,8 +21,10 @@ use super::socket::{AddrOut, MsgHdr, Net, OptIn, OptOut, PollArgs, SockAddr};
 use crate::{
     bindings,
     error::{from_result, to_result},
+    new_spinlock_irq,
     prelude::*,
     str::CStr,
+    sync::SpinLockIrq,
     types::Opaque,
     ThisModule,
 };
@@ -151,6 +153,17 @@ pub trait Family: Sized + 'static {
     /// It is dropped when the last reference to the `struct sock` goes, in process context:
     /// this abstraction takes and drops references only there.
     type Sock: Send + Sync;
+
+    /// How many socket tables the family keeps (at most [`MAX_SOCK_TABLES`]; 0, the
+    /// default, keeps none). A socket is on the table [`Family::sock_table`] names from its
+    /// creation until `close(2)`, so that diagnostics can list the family's sockets
+    /// ([`sockets`]), as the C families keep theirs in their `struct proto`'s hash tables.
+    const SOCK_TABLES: usize = 0;
+
+    /// The table a new socket with state `state` goes on (below [`Family::SOCK_TABLES`]).
+    fn sock_table(_state: &Self::Sock) -> usize {
+        0
+    }
 
     /// Called by `socket(2)` in namespace `net`: validates the type and protocol and builds
     /// the per-socket state. `family` is [`Family::FAMILY`], or `AF_INET`/`AF_INET6` for a
@@ -428,7 +441,24 @@ struct Tables {
     /// Over IPv6.
     #[pin]
     inet6: InetTables,
+    /// The family's sockets, per table ("family::socks": taken in process context only, by
+    /// socket creation and release and by [`sockets`]; nothing is called under it).
+    #[pin]
+    socks: SpinLockIrq<SockLists>,
 }
+
+/// The most socket tables a family may keep.
+pub const MAX_SOCK_TABLES: usize = 2;
+
+/// The heads of a family's socket tables: lists of `struct sock` linked through their
+/// `sk_node` (as `sk_add_node()` links them), each holding a reference on its socket.
+struct SockLists {
+    heads: [bindings::hlist_head; MAX_SOCK_TABLES],
+}
+
+// SAFETY: The lists are only touched under the lock that holds them; the sockets on them
+// are reference counted and may be used from any thread.
+unsafe impl Send for SockLists {}
 
 /// The C tables of a family's IP protocol in one IP family.
 #[pin_data]
@@ -515,7 +545,7 @@ unsafe fn init_proto<F: Family>(
             // failure unhash it (it never is hashed).
             (*p).init = Some(inet_init_callback::<F>);
             (*p).hash = Some(hash_callback);
-            (*p).unhash = Some(unhash_callback);
+            (*p).unhash = Some(unhash_callback::<F>);
             (*p).ipv6_pinfo_offset = IPV6_PINFO_OFFSET as _;
         }
     }
@@ -663,6 +693,10 @@ impl Tables {
             }),
             inet <- InetTables::new::<F>(module, bindings::AF_INET),
             inet6 <- InetTables::new::<F>(module, bindings::AF_INET6),
+            socks <- new_spinlock_irq!(
+                SockLists { heads: [bindings::hlist_head { first: core::ptr::null_mut() }; MAX_SOCK_TABLES] },
+                "family::socks"
+            ),
             _: {
                 let tables: *mut Tables = this.as_ptr();
                 // SAFETY: `proto` is initialised; it stays pinned until `PinnedDrop`
@@ -780,6 +814,7 @@ unsafe fn attach_sk<F: Family>(
         if F::CUSTOM_SOL_SOCKET {
             bindings::socket_set_custom_sockopt(sock);
         }
+        hash_sock::<F>(tables, sk);
     }
     Ok(())
 }
@@ -850,6 +885,11 @@ unsafe extern "C" fn inet_init_callback<F: Family>(sk: *mut bindings::sock) -> i
                 bindings::socket_set_custom_sockopt(sock);
             }
         }
+        let tables = tables_of::<F>();
+        if !tables.is_null() {
+            // SAFETY: `sk` is live, its state built, on no table; `tables` are `F`'s.
+            unsafe { hash_sock::<F>(tables, sk) };
+        }
         Ok(0)
     })
 }
@@ -859,8 +899,182 @@ unsafe extern "C" fn hash_callback(_sk: *mut bindings::sock) -> i32 {
     0
 }
 
-/// `proto::unhash`, see [`hash_callback`].
-unsafe extern "C" fn unhash_callback(_sk: *mut bindings::sock) {}
+/// `proto::unhash` of a family's IP protocol: called by `sk_common_release()` when
+/// `inet_create()` fails after the family's `init`; takes the socket off its table.
+///
+/// # Safety
+///
+/// `sk` is a live socket of one of `F`'s IP protocols.
+unsafe extern "C" fn unhash_callback<F: Family>(sk: *mut bindings::sock) {
+    // SAFETY: Per the function's safety requirements.
+    unsafe { unhash_sock::<F>(sk) };
+}
+
+/// The registered tables of family `F` (null when `F` is not registered).
+fn tables_of<F: Family>() -> *mut Tables {
+    REGISTERED[usize::from(F::FAMILY)].load(Ordering::Acquire)
+}
+
+/// Puts `sk`, a new socket of family `F` with its state built, on its socket table.
+///
+/// # Safety
+///
+/// `sk` is live, not on a table, its state initialised; `tables` are `F`'s registered tables.
+unsafe fn hash_sock<F: Family>(tables: *mut Tables, sk: *mut bindings::sock) {
+    if F::SOCK_TABLES == 0 {
+        return;
+    }
+    // SAFETY: The state is initialised (function safety requirements).
+    let t = F::sock_table(unsafe { &*state_ptr::<F>(sk) }).min(F::SOCK_TABLES - 1);
+    // SAFETY: `tables` outlive every socket of the family (function safety requirements).
+    let mut lists = unsafe { (*tables).socks.lock() };
+    if let Some(head) = lists.heads.get_mut(t) {
+        // SAFETY: `sk` is live and on no list; `sk_add_node()` takes a reference for the
+        // list, dropped by `unhash_sock`.
+        unsafe { bindings::sk_add_node(sk, head) };
+    }
+}
+
+/// Takes `sk`, a socket of family `F`, off its socket table if it is on one.
+///
+/// # Safety
+///
+/// `sk` is a live socket of family `F` (or of its IP protocols).
+unsafe fn unhash_sock<F: Family>(sk: *mut bindings::sock) {
+    let tables = tables_of::<F>();
+    if F::SOCK_TABLES == 0 || tables.is_null() {
+        return;
+    }
+    // SAFETY: The tables are registered and outlive the family's sockets.
+    let lists = unsafe { (*tables).socks.lock() };
+    // SAFETY: `sk` is live; under the lock its node is on one of `lists` or on none. Its
+    // caller holds a reference of its own, so dropping the list's cannot free it.
+    unsafe { bindings::sk_del_node_init(sk) };
+    drop(lists);
+}
+
+/// A reference to a live socket of family `F`, from [`sockets`].
+///
+/// # Invariants
+///
+/// `sk` is a socket of family `F` (or of its IP protocols) with its state initialised, on
+/// which this object holds a reference.
+pub struct SockRef<F: Family> {
+    sk: core::ptr::NonNull<bindings::sock>,
+    _f: core::marker::PhantomData<F>,
+}
+
+// SAFETY: Socket references may be taken and dropped on any thread; the state is `Sync`.
+unsafe impl<F: Family> Send for SockRef<F> {}
+// SAFETY: See above; `&self` methods only read.
+unsafe impl<F: Family> Sync for SockRef<F> {}
+
+impl<F: Family> SockRef<F> {
+    /// The family's state of the socket (alive for as long as any reference to the socket).
+    pub fn state(&self) -> &F::Sock {
+        // SAFETY: The state lives until the socket's destructor, which cannot run while this
+        // reference is held (type invariants).
+        unsafe { &*state_ptr::<F>(self.sk.as_ptr()) }
+    }
+
+    /// The socket's address family (`sk_family`): [`Family::FAMILY`], or `AF_INET`/`AF_INET6`
+    /// for a socket of the family's IP protocol.
+    pub fn family(&self) -> u16 {
+        // SAFETY: `sk` is live (type invariants).
+        unsafe { bindings::sk_read_family(self.sk.as_ptr()) }
+    }
+
+    /// The socket's protocol (`sk_protocol`).
+    pub fn protocol(&self) -> u16 {
+        // SAFETY: `sk` is live (type invariants).
+        unsafe { bindings::sk_read_protocol(self.sk.as_ptr()) }
+    }
+
+    /// The socket's state (`sk_state`).
+    pub fn sk_state(&self) -> u8 {
+        // SAFETY: `sk` is live (type invariants).
+        unsafe { bindings::sk_read_state(self.sk.as_ptr()) }
+    }
+
+    /// The directions shut down (`sk_shutdown`: `RCV_SHUTDOWN`, `SEND_SHUTDOWN`).
+    pub fn shutdown(&self) -> u8 {
+        // SAFETY: `sk` is live (type invariants).
+        unsafe { bindings::sk_read_shutdown(self.sk.as_ptr()) }
+    }
+
+    /// The inode number of the socket's file (0 once closed).
+    pub fn inode(&self) -> u64 {
+        // SAFETY: `sk` is live (type invariants); `sock_i_ino()` copes with an orphan.
+        unsafe { bindings::sk_read_ino(self.sk.as_ptr()) }
+    }
+
+    /// The socket's cookie as `inet_diag_sockid.idiag_cookie` has it (made on first use).
+    pub fn cookie(&self) -> [u32; 2] {
+        let mut c = [0u32; 2];
+        // SAFETY: `sk` is live (type invariants); `c` has room for the two words.
+        unsafe { bindings::sock_diag_save_cookie(self.sk.as_ptr(), c.as_mut_ptr()) };
+        c
+    }
+
+    pub(crate) fn as_ptr(&self) -> *mut bindings::sock {
+        self.sk.as_ptr()
+    }
+}
+
+impl<F: Family> Drop for SockRef<F> {
+    fn drop(&mut self) {
+        // SAFETY: The reference is ours (type invariants). Dropping the last one frees the
+        // socket in the caller's context, which is a process context: [`sockets`] is only
+        // for process context.
+        unsafe { bindings::sock_put(self.sk.as_ptr()) };
+    }
+}
+
+/// Collects sockets of namespace `net` from table `table` of family `F` into `out`, as
+/// many as its spare capacity holds (nothing is allocated), skipping the first `skip` of
+/// them. Returns whether the table has more after the last one collected.
+///
+/// Tables list the newest socket first, so the positions of a resumed listing shift by the
+/// sockets made in between (as with the C families' tables). Process context only: the
+/// references in `out` may be the last ones when dropped.
+pub fn sockets<F: Family>(net: &Net, table: usize, skip: usize, out: &mut KVec<SockRef<F>>) -> bool {
+    let tables = tables_of::<F>();
+    if tables.is_null() || table >= F::SOCK_TABLES {
+        return false;
+    }
+    // SAFETY: Registered tables live until the registration is dropped, which its owner
+    // only does once no caller of its module's code (like this one) is left.
+    let lists = unsafe { (*tables).socks.lock() };
+    let Some(head) = lists.heads.get(table) else { return false };
+    let mut seen = 0usize;
+    // SAFETY: Under the lock the list is stable; every socket on it is live (the list holds
+    // a reference).
+    let mut sk = unsafe { bindings::sk_head(head) };
+    while !sk.is_null() {
+        // SAFETY: `sk` is live (above).
+        let ours = unsafe { bindings::sock_net(sk) } == net.as_ptr();
+        if ours {
+            if seen >= skip {
+                if out.len() == out.capacity() {
+                    return true;
+                }
+                // SAFETY: `sk` is live; the new reference is the `SockRef`'s.
+                unsafe { bindings::sock_hold(sk) };
+                // INVARIANT: `sk` is a socket of `F` on its table, state built before it was
+                // hashed; the reference was just taken.
+                let r = SockRef { sk: unsafe { core::ptr::NonNull::new_unchecked(sk) }, _f: core::marker::PhantomData };
+                // Cannot fail: there is spare capacity (checked above).
+                if out.push(r, GFP_ATOMIC).is_err() {
+                    return true;
+                }
+            }
+            seen += 1;
+        }
+        // SAFETY: `sk` is on the list, which is stable under the lock.
+        sk = unsafe { bindings::sk_next(sk) };
+    }
+    false
+}
 
 /// `proto_ops::accept`.
 ///
@@ -1059,6 +1273,10 @@ unsafe extern "C" fn release_callback<F: Family>(sock: *mut bindings::socket) ->
     if sk.is_null() {
         return 0;
     }
+    // Off its table first, so that a listing never sees it half released.
+    // SAFETY: `sk` is a live socket of family `F`, attached to `sock`, which holds a
+    // reference on it.
+    unsafe { unhash_sock::<F>(sk) };
     // SAFETY: `sock` is a live socket of family `F` with `sk` attached.
     unsafe { with_sock::<F, _>(sock, |s| F::release(s)) };
     // SAFETY: `sk` is live and attached to `sock`; after orphaning it, our reference is dropped.

@@ -220,6 +220,13 @@ pub struct Request<'a> {
 }
 
 impl Request<'_> {
+    /// The namespace of the requesting socket.
+    pub fn net(&self) -> &super::socket::Net {
+        // SAFETY: The request's buffer is owned by the requesting socket, which holds its
+        // namespace for as long as the request is handled.
+        unsafe { super::socket::Net::from_raw(bindings::genl_info_net(self.info)) }
+    }
+
     /// The payload of the attribute of type `ty`, if the request has one (validated against
     /// the operation's policy by the core).
     pub fn attr(&self, ty: u16) -> Option<&[u8]> {
@@ -262,6 +269,14 @@ pub struct Dump<'a> {
 }
 
 impl Dump<'_> {
+    /// The namespace of the requesting socket.
+    pub fn net(&self) -> &super::socket::Net {
+        let skb: *const bindings::sk_buff = &raw const *self.skb;
+        // SAFETY: `skb` is the dump's buffer, owned by the requesting socket, which holds its
+        // namespace for as long as the dump runs.
+        unsafe { super::socket::Net::from_raw(bindings::skb_sock_net(skb)) }
+    }
+
     /// The dump's saved position `i` (0 to 5; 0 at the start of a dump).
     pub fn pos(&self, i: usize) -> i64 {
         // SAFETY: `args` is the active view of the callback's context for dumps that use it.
@@ -333,6 +348,17 @@ pub struct Attrs<'a> {
 }
 
 impl Attrs<'_> {
+    /// The attributes of the message last started in `skb`.
+    ///
+    /// # Safety
+    ///
+    /// `skb` is a live message buffer with a message started in it, for the lifetime of the
+    /// returned object.
+    pub(crate) unsafe fn from_skb(skb: *mut bindings::sk_buff) -> Self {
+        // INVARIANT: Per the safety requirements.
+        Attrs { skb, _p: core::marker::PhantomData }
+    }
+
     /// Puts an attribute of type `ty` with payload `data`.
     pub fn put(&mut self, ty: u16, data: &[u8]) -> Result {
         let len = i32::try_from(data.len()).map_err(|_| EMSGSIZE)?;
@@ -352,6 +378,20 @@ impl Attrs<'_> {
     /// Puts a `u8` attribute.
     pub fn put_u8(&mut self, ty: u16, v: u8) -> Result {
         self.put(ty, &[v])
+    }
+
+    /// Puts a `u16` attribute (host byte order).
+    pub fn put_u16(&mut self, ty: u16, v: u16) -> Result {
+        self.put(ty, &v.to_ne_bytes())
+    }
+
+    /// Puts a variable-width unsigned attribute (`NLA_UINT`, as `nla_put_uint`): 32 bits
+    /// when the value fits, else 64.
+    pub fn put_uint(&mut self, ty: u16, v: u64) -> Result {
+        match u32::try_from(v) {
+            Ok(v) => self.put_u32(ty, v),
+            Err(_) => self.put(ty, &v.to_ne_bytes()),
+        }
     }
 
     /// Puts a `u32` attribute (host byte order).

@@ -267,6 +267,29 @@ impl OptOut<'_> {
     }
 }
 
+/// The identity of an IP socket as diagnostics report it (`struct inet_diag_sockid`).
+pub struct SockId(bindings::inet_diag_sockid);
+
+impl SockId {
+    /// The wire form of `struct inet_diag_sockid` with cookie `cookie`: ports and addresses
+    /// in network byte order, the device index and the cookie in host byte order.
+    pub fn to_bytes(&self, cookie: [u32; 2]) -> [u8; 48] {
+        const _: () = assert!(core::mem::size_of::<bindings::inet_diag_sockid>() == 48);
+        let id = &self.0;
+        let mut b = [0u8; 48];
+        let words = Iterator::chain(id.idiag_src.iter(), id.idiag_dst.iter());
+        for (dst, w) in b[4..36].chunks_exact_mut(4).zip(words) {
+            dst.copy_from_slice(&w.to_ne_bytes());
+        }
+        b[0..2].copy_from_slice(&id.idiag_sport.to_ne_bytes());
+        b[2..4].copy_from_slice(&id.idiag_dport.to_ne_bytes());
+        b[36..40].copy_from_slice(&id.idiag_if.to_ne_bytes());
+        b[40..44].copy_from_slice(&cookie[0].to_ne_bytes());
+        b[44..48].copy_from_slice(&cookie[1].to_ne_bytes());
+        b
+    }
+}
+
 /// A socket the kernel created for itself, closed (`sock_release()`) on drop.
 ///
 /// # Invariants
@@ -499,6 +522,17 @@ impl KernelSocket {
     pub fn sk_state(&self) -> u8 {
         // SAFETY: `sk` is live.
         unsafe { bindings::sk_read_state(self.sk()) }
+    }
+
+    /// The socket's identity as `struct inet_diag_sockid` reports it: local and remote port,
+    /// bound device, and with `addrs` the local and remote address (no cookie). Read without
+    /// the socket's lock, as the diagnostics of the C families read it.
+    pub fn diag_sockid(&self, addrs: bool) -> SockId {
+        let mut id = bindings::inet_diag_sockid::default();
+        // SAFETY: `sk` is live (type invariants), an IP socket (made by `sock_create_kern()`
+        // for an IP family or accepted from one); `id` is valid for writes.
+        unsafe { bindings::sk_diag_sockid(self.sk(), &mut id, addrs) };
+        SockId(id)
     }
 
     /// Whether both ends of this TCP connection agreed on the SMC option.

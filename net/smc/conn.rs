@@ -274,6 +274,12 @@ impl Conn {
         Ok(conn)
     }
 
+    /// The sizes of the connection's send buffer and of its DMB with the CDC area (what C
+    /// counts in `alloc_sndbufs` and `alloc_rmbs`).
+    pub(crate) fn buf_sizes(&self) -> (u32, u32) {
+        (BOUNCE_LEN as u32, self.rx_ring + SMCD_CDC_LEN as u32)
+    }
+
     /// The snapshot diagnostics report.
     pub(crate) fn diag(&self) -> ConnDiag {
         let g = self.inner.lock();

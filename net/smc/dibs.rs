@@ -99,7 +99,7 @@ impl Offered {
 pub(crate) struct Entry {
     pub(crate) dev: ARef<Device>,
     pub(crate) offer: OfferedDevice,
-    loopback: bool,
+    pub(crate) loopback: bool,
 }
 
 /// The DIBS devices SMC-D may use: the module as a DIBS client. The list is

@@ -124,7 +124,7 @@ impl SmcSock {
             clc,
             stats,
             smcd: once,
-            limit_hs: AtomicBool::new(false),
+            limit_hs: AtomicBool::new(stats.limit_hs.load(Ordering::Relaxed)),
             hs_pending: AtomicBool::new(false),
             broken: AtomicBool::new(false),
             listening: AtomicBool::new(false),

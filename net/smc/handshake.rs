@@ -241,6 +241,9 @@ pub(crate) fn client(clc: &KernelSocket, want: u32) -> Result<Established> {
         // The server reuses a link group this side does not have.
         None => return decline(DeclineReason::SyncErr),
     };
+    if let (true, Some(p)) = (new, &choice.peer) {
+        lgr.set_peer(p);
+    }
     let (dmb, code) = match register_dmb(&user, &peer, want) {
         Ok(x) => x,
         Err(r) => {
@@ -360,7 +363,12 @@ pub(crate) fn server(clc: &KernelSocket, buf: &mut [u8], want: u32) -> Result<Es
         Err(e) => return fail(e),
     };
     let peer = match negotiate::server_check_confirm(&choice, &confirm) {
-        Ok(c) => c.peer_dmb,
+        Ok(c) => {
+            if let (true, Some(p)) = (new, &c.peer) {
+                lgr.set_peer(p);
+            }
+            c.peer_dmb
+        }
         Err(AcceptError::Decline(r)) => {
             if new {
                 core.discard(&lgr);

@@ -116,6 +116,43 @@ pub(crate) struct LinkGroup {
     #[pin]
     conns: Mutex<Conns>,
     terminated: AtomicBool,
+    /// What the handshake told of the peer ("LinkGroup::peer", a leaf).
+    #[pin]
+    peer: Mutex<PeerInfo>,
+}
+
+/// What a link group knows of its peer (C: `lgr->smc_version`, `peer_smc_release`,
+/// `peer_os`, `peer_hostname`, `negotiated_eid`), for `SMC_NETLINK_GET_LGR_SMCD`.
+#[derive(Clone, Copy)]
+pub(crate) struct PeerInfo {
+    pub(crate) version: u8,
+    pub(crate) release: u8,
+    pub(crate) os: u8,
+    pub(crate) hostname: [u8; crate::clc::HOSTNAME_LEN],
+    pub(crate) eid: [u8; crate::clc::EID_LEN],
+}
+
+/// A link group as `SMC_NETLINK_GET_LGR_SMCD` reports it, a snapshot.
+pub(crate) struct LgrDiag {
+    /// The index of the group's device in the device list.
+    pub(crate) dev: usize,
+    pub(crate) id: [u8; 4],
+    pub(crate) my_gid: Gid,
+    pub(crate) peer_gid: Gid,
+    pub(crate) chid: u16,
+    pub(crate) conns: u32,
+    /// Send buffers and DMBs (with their CDC areas) of the connections (C: `alloc_sndbufs`,
+    /// `alloc_rmbs`).
+    pub(crate) sndbuf_alloc: u64,
+    pub(crate) dmb_alloc: u64,
+    pub(crate) peer: PeerInfo,
+}
+
+/// An SMC-D device as `SMC_NETLINK_GET_DEV_SMCD` reports it.
+pub(crate) struct DevDiag {
+    /// Link groups over it (C: `lgr_cnt`).
+    pub(crate) lgrs: u32,
+    pub(crate) pci: Option<kernel::dibs::PciInfo>,
 }
 
 struct Conns {
@@ -207,6 +244,66 @@ impl Core {
         let devices = self.devices.lock();
         let e = devices.iter().flatten().find(|e| e.offer.chid == chid)?;
         e.dev.user().ok()
+    }
+
+    /// The link groups as netlink reports them, by device in list order.
+    pub(crate) fn lgr_diag(&self) -> Result<KVVec<LgrDiag>> {
+        let groups = self.groups()?;
+        let keys = self.device_keys();
+        let mut out = KVVec::with_capacity(groups.len(), GFP_KERNEL)?;
+        for (dev, key) in keys.iter().enumerate() {
+            for g in groups.iter().filter(|g| Some(g.dev_key) == *key) {
+                if let Some(d) = g.diag(dev) {
+                    out.push_within_capacity(d).map_err(|_| ENOMEM)?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The devices as netlink reports them (the loopback device is not one of them, as in C):
+    /// by list index.
+    pub(crate) fn dev_diag(&self) -> Result<KVVec<(usize, DevDiag)>> {
+        let groups = self.groups()?;
+        let mut out = KVVec::with_capacity(MAX_DEVICES, GFP_KERNEL)?;
+        let devices = self.devices.lock();
+        for (i, e) in devices.iter().enumerate() {
+            let Some(e) = e else { continue };
+            if e.loopback {
+                continue;
+            }
+            let key = key_of(&e.dev);
+            let lgrs = groups.iter().filter(|g| g.dev_key == key && g.reusable()).count() as u32;
+            // Room for every device was made above.
+            let _ = out.push_within_capacity((i, DevDiag { lgrs, pci: e.dev.pci_info() }));
+        }
+        Ok(out)
+    }
+
+    /// The device keys in list order.
+    fn device_keys(&self) -> [Option<usize>; MAX_DEVICES] {
+        let devices = self.devices.lock();
+        let mut keys = [None; MAX_DEVICES];
+        for (k, e) in keys.iter_mut().zip(devices.iter()) {
+            *k = e.as_ref().map(|e| key_of(&e.dev));
+        }
+        keys
+    }
+
+    /// The link groups, copied out of the list (allocated outside its lock).
+    fn groups(&self) -> Result<KVVec<Arc<LinkGroup>>> {
+        loop {
+            let n = self.lgrs.lock().len();
+            let mut v = KVVec::with_capacity(n, GFP_KERNEL)?;
+            let lgrs = self.lgrs.lock();
+            if lgrs.len() > n {
+                continue;
+            }
+            for g in lgrs.iter() {
+                let _ = v.push_within_capacity(g.clone());
+            }
+            return Ok(v);
+        }
     }
 
     /// A hold on the `i`-th device of the list.
@@ -311,6 +408,16 @@ impl LinkGroup {
                     "LinkGroup::conns"
                 ),
                 terminated: AtomicBool::new(false),
+                peer <- new_mutex!(
+                    PeerInfo {
+                        version: crate::clc::SMC_V2,
+                        release: 0,
+                        os: 0,
+                        hostname: [0; crate::clc::HOSTNAME_LEN],
+                        eid: [0; crate::clc::EID_LEN],
+                    },
+                    "LinkGroup::peer"
+                ),
             }? Error),
             GFP_KERNEL,
         )
@@ -330,6 +437,40 @@ impl LinkGroup {
             Some(t) if c.list.is_empty() => t.elapsed().as_millis() < keep,
             _ => true,
         }
+    }
+
+    /// Takes note of what a first contact's handshake told of the peer (C:
+    /// `smc_conn_save_peer_info_fce()`).
+    pub(crate) fn set_peer(&self, p: &crate::negotiate::PeerInfo) {
+        let mut g = self.peer.lock();
+        g.release = p.release;
+        g.os = p.os_type;
+        if let Some(h) = p.hostname {
+            g.hostname = h;
+        }
+        g.eid = p.eid;
+    }
+
+    /// The group as netlink reports it; `None` once it ended or is no longer reusable.
+    fn diag(&self, dev: usize) -> Option<LgrDiag> {
+        if !self.reusable() {
+            return None;
+        }
+        let (my_gid, chid) = {
+            let u = self.user.lock();
+            let d = u.as_ref()?.device();
+            (d.gid(), d.fabric_id())
+        };
+        let (conns, sndbuf_alloc, dmb_alloc) = {
+            let c = self.conns.lock();
+            let (s, d) = c.list.iter().fold((0u64, 0u64), |(s, d), x| {
+                let (xs, xd) = x.buf_sizes();
+                (s + u64::from(xs), d + u64::from(xd))
+            });
+            (c.list.len() as u32, s, d)
+        };
+        let peer = *self.peer.lock();
+        Some(LgrDiag { dev, id: self.id, my_gid, peer_gid: self.peer_gid, chid, conns, sndbuf_alloc, dmb_alloc, peer })
     }
 
     /// Adds `conn` to the group.

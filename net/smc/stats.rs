@@ -4,8 +4,8 @@
 //! many handshakes failed outright (the connection was dropped), and how many went on over
 //! SMC-D.
 //!
-//! Kept per network namespace, as in C (for its generic netlink interface,
-//! `SMC_NETLINK_GET_FBACK_STATS`, still to come): each namespace has an [`NetStats`], which
+//! Kept per network namespace, as in C, and reported as C's generic netlink interface does
+//! (`SMC_NETLINK_GET_STATS`, `SMC_NETLINK_GET_FBACK_STATS`): each namespace has an [`NetStats`], which
 //! every SMC socket of the namespace holds a reference to (so its listener's work items can
 //! count without a namespace reference). Debugfs (`smc_rs/fallback`) shows the initial
 //! namespace's.
@@ -17,10 +17,12 @@
 use crate::clc::DeclineReason;
 use core::{
     fmt,
-    sync::atomic::{AtomicU32, AtomicU64, Ordering},
+    sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering},
 };
 use kernel::{
+    bindings,
     net::{
+        genl::{Attrs, Dump, NLM_F_MULTI},
         pernet::{PernetId, PernetState},
         socket::Net,
     },
@@ -29,7 +31,7 @@ use kernel::{
 };
 
 /// Distinct reasons kept per role (C: `SMC_MAX_FBACK_RSN_CNT`).
-const MAX_REASONS: usize = 30;
+const MAX_REASONS: usize = 36;
 
 struct Slot {
     /// The reason's code, 0 while free.
@@ -46,6 +48,8 @@ pub(crate) struct Fallbacks {
     errors: AtomicU64,
     /// Connections that went on over SMC-D (C: `smc[CLNT|SERV].succ`, SMC-Dv2).
     smcd: AtomicU64,
+    /// Fallbacks, every reason (C: `*_fback_cnt`).
+    total: AtomicU64,
 }
 
 impl Fallbacks {
@@ -56,11 +60,13 @@ impl Fallbacks {
             other: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             smcd: AtomicU64::new(0),
+            total: AtomicU64::new(0),
         }
     }
 
     /// Counts a fallback for `reason`.
     pub(crate) fn fallback(&self, reason: DeclineReason) {
+        self.total.fetch_add(1, Ordering::Relaxed);
         let code = reason.code();
         for slot in &self.slots {
             let taken = match slot.code.load(Ordering::Acquire) {
@@ -108,12 +114,157 @@ impl Fallbacks {
     }
 }
 
-/// The statistics of one network namespace.
+/// The statistics of one network namespace, and its handshake limitation switch.
 pub(crate) struct NetStats {
     /// Connections accepted.
     pub(crate) server: Fallbacks,
     /// Connections made.
     pub(crate) client: Fallbacks,
+    /// New sockets limit their handshakes while their listener's SYN queue is congested
+    /// (C: `net->smc.limit_smc_hs`, `SMC_NETLINK_ENABLE_HS_LIMITATION`).
+    pub(crate) limit_hs: AtomicBool,
+}
+
+impl NetStats {
+    /// The attributes of `SMC_GEN_STATS` (C: `smc_nl_get_stats()`): SMC-D, then SMC-R (all
+    /// zero: no SMC-R here), then the handshake errors. Only the connection counts are kept
+    /// so far; the byte, buffer and call counters report 0.
+    pub(crate) fn put_stats(&self, m: &mut Attrs<'_>) -> Result {
+        let pad = a(bindings::SMC_NLA_STATS_PAD);
+        let smcd = (self.client.smcd.load(Ordering::Relaxed), self.server.smcd.load(Ordering::Relaxed));
+        m.nest(a(bindings::SMC_NLA_STATS_SMCD_TECH), |m| put_tech(m, smcd))?;
+        m.nest(a(bindings::SMC_NLA_STATS_SMCR_TECH), |m| put_tech(m, (0, 0)))?;
+        m.put_u64(a(bindings::SMC_NLA_STATS_CLNT_HS_ERR_CNT), self.client.errors.load(Ordering::Relaxed), pad)?;
+        m.put_u64(a(bindings::SMC_NLA_STATS_SRV_HS_ERR_CNT), self.server.errors.load(Ordering::Relaxed), pad)
+    }
+
+    /// `SMC_NETLINK_GET_FBACK_STATS` (C: `smc_nl_get_fback_stats()`): one message per reason
+    /// slot and role, server first, the first also with both roles' totals; resumed at
+    /// position 0 (the slot), 1 (the server's of it was put) and 2 (the totals were put).
+    pub(crate) fn dump_fallbacks(&self, dump: &mut Dump<'_>, cmd: u8, nest: u16) -> Result {
+        let mut skip_srv = dump.pos(1) != 0;
+        let mut k = usize::try_from(dump.pos(0)).unwrap_or(0);
+        let mut r = Ok(());
+        while k < MAX_REASONS {
+            let mut srv_none = false;
+            if !skip_srv {
+                match self.fallback_msg(dump, cmd, nest, k, true) {
+                    Ok(put) => srv_none = !put,
+                    Err(e) => {
+                        r = Err(e);
+                        break;
+                    }
+                }
+            } else {
+                skip_srv = false;
+            }
+            match self.fallback_msg(dump, cmd, nest, k, false) {
+                Ok(put) => {
+                    if !put && srv_none {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    skip_srv = true;
+                    r = Err(e);
+                    break;
+                }
+            }
+            k += 1;
+        }
+        dump.set_pos(1, i64::from(skip_srv));
+        dump.set_pos(0, k as i64);
+        r
+    }
+
+    /// The message of slot `k` of a role, if the slot is taken (`Ok(false)` if not).
+    fn fallback_msg(&self, dump: &mut Dump<'_>, cmd: u8, nest: u16, k: usize, srv: bool) -> Result<bool> {
+        let f = if srv { &self.server } else { &self.client };
+        let Some(slot) = f.slots.get(k) else { return Ok(false) };
+        let code = slot.code.load(Ordering::Acquire);
+        if code == 0 {
+            return Ok(false);
+        }
+        let count = slot.count.load(Ordering::Relaxed);
+        let totals = dump.pos(2) == 0;
+        let pad = a(bindings::SMC_NLA_FBACK_STATS_PAD);
+        let (st, ct) = (self.server.total.load(Ordering::Relaxed), self.client.total.load(Ordering::Relaxed));
+        dump.message(cmd, NLM_F_MULTI, |m| {
+            m.nest(nest, |m| {
+                m.put_u8(a(bindings::SMC_NLA_FBACK_STATS_TYPE), u8::from(srv))?;
+                if totals {
+                    m.put_u64(a(bindings::SMC_NLA_FBACK_STATS_SRV_CNT), st, pad)?;
+                    m.put_u64(a(bindings::SMC_NLA_FBACK_STATS_CLNT_CNT), ct, pad)?;
+                }
+                m.put_u32(a(bindings::SMC_NLA_FBACK_STATS_RSN_CODE), code)?;
+                // C counts a reason in 16 bits.
+                m.put_u16(a(bindings::SMC_NLA_FBACK_STATS_RSN_CNT), count as u16)
+            })
+        })?;
+        dump.set_pos(2, 1);
+        Ok(true)
+    }
+}
+
+/// An attribute number of `include/uapi/linux/smc.h`.
+const fn a(v: u32) -> u16 {
+    v as u16
+}
+
+/// A `SMC_NLA_STATS_*_TECH` nest with success counts `(client, server)` (SMC-Dv2).
+fn put_tech(m: &mut Attrs<'_>, (clnt, srv): (u64, u64)) -> Result {
+    let pad = a(bindings::SMC_NLA_STATS_PAD);
+    for ty in [bindings::SMC_NLA_STATS_T_TX_RMB_STATS, bindings::SMC_NLA_STATS_T_RX_RMB_STATS] {
+        let rpad = a(bindings::SMC_NLA_STATS_RMB_PAD);
+        m.nest(a(ty), |m| {
+            for k in [
+                bindings::SMC_NLA_STATS_RMB_REUSE_CNT,
+                bindings::SMC_NLA_STATS_RMB_SIZE_SM_PEER_CNT,
+                bindings::SMC_NLA_STATS_RMB_SIZE_SM_CNT,
+                bindings::SMC_NLA_STATS_RMB_FULL_PEER_CNT,
+                bindings::SMC_NLA_STATS_RMB_FULL_CNT,
+                bindings::SMC_NLA_STATS_RMB_ALLOC_CNT,
+                bindings::SMC_NLA_STATS_RMB_DGRADE_CNT,
+            ] {
+                m.put_u64(a(k), 0, rpad)?;
+            }
+            Ok(())
+        })?;
+    }
+    for ty in [
+        bindings::SMC_NLA_STATS_T_TXPLOAD_SIZE,
+        bindings::SMC_NLA_STATS_T_RXPLOAD_SIZE,
+        bindings::SMC_NLA_STATS_T_TX_RMB_SIZE,
+        bindings::SMC_NLA_STATS_T_RX_RMB_SIZE,
+    ] {
+        let ppad = a(bindings::SMC_NLA_STATS_PLOAD_PAD);
+        m.nest(a(ty), |m| {
+            for k in bindings::SMC_NLA_STATS_PLOAD_8K..=bindings::SMC_NLA_STATS_PLOAD_G_1024K {
+                m.put_u64(a(k), 0, ppad)?;
+            }
+            Ok(())
+        })?;
+    }
+    m.put_u64(a(bindings::SMC_NLA_STATS_T_CLNT_V1_SUCC), 0, pad)?;
+    m.put_u64(a(bindings::SMC_NLA_STATS_T_CLNT_V2_SUCC), clnt, pad)?;
+    m.put_u64(a(bindings::SMC_NLA_STATS_T_SRV_V1_SUCC), 0, pad)?;
+    m.put_u64(a(bindings::SMC_NLA_STATS_T_SRV_V2_SUCC), srv, pad)?;
+    m.put_u64(a(bindings::SMC_NLA_STATS_T_RX_BYTES), 0, pad)?;
+    m.put_u64(a(bindings::SMC_NLA_STATS_T_TX_BYTES), 0, pad)?;
+    m.put_uint(a(bindings::SMC_NLA_STATS_T_RX_RMB_USAGE), 0)?;
+    m.put_uint(a(bindings::SMC_NLA_STATS_T_TX_RMB_USAGE), 0)?;
+    for k in [
+        bindings::SMC_NLA_STATS_T_RX_CNT,
+        bindings::SMC_NLA_STATS_T_TX_CNT,
+        bindings::SMC_NLA_STATS_T_SENDPAGE_CNT,
+        bindings::SMC_NLA_STATS_T_CORK_CNT,
+        bindings::SMC_NLA_STATS_T_NDLY_CNT,
+        bindings::SMC_NLA_STATS_T_SPLICE_CNT,
+        bindings::SMC_NLA_STATS_T_URG_DATA_CNT,
+    ] {
+        m.put_u64(a(k), 0, pad)?;
+    }
+    Ok(())
 }
 
 /// The module's state in each network namespace.
@@ -129,7 +280,10 @@ impl PernetState for SmcNet {
     }
 
     fn init(_net: &Net) -> impl PinInit<Self, Error> {
-        let stats = Arc::new(NetStats { server: Fallbacks::new(), client: Fallbacks::new() }, GFP_KERNEL);
+        let stats = Arc::new(
+            NetStats { server: Fallbacks::new(), client: Fallbacks::new(), limit_hs: AtomicBool::new(false) },
+            GFP_KERNEL,
+        );
         try_init!(SmcNet { stats: stats? }? Error)
     }
 }

@@ -120,6 +120,17 @@ const _: () = {
     assert!(core::mem::size_of::<bindings::dibs_dmb>() == bindings::DIBS_DMB_SIZE);
 };
 
+/// What identifies the PCI function of a device ([`Device::pci_info`]).
+#[derive(Clone, Copy, Debug)]
+pub struct PciInfo {
+    /// The vendor id.
+    pub vendor: u16,
+    /// The device id.
+    pub device: u16,
+    /// The PCI name, nul-terminated.
+    pub name: [u8; 32],
+}
+
 /// A DIBS device GID (a UUID; SMC-D reads it as two big-endian 64-bit halves).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub struct Gid(pub [u8; 16]);
@@ -360,6 +371,19 @@ impl Device {
     pub fn as_dev(&self) -> &device::Device {
         // SAFETY: `dev` is an initialised `struct device` that lives as long as `self`.
         unsafe { device::Device::from_raw(&raw mut (*self.as_raw()).dev) }
+    }
+
+    /// The PCI function the device sits on, if its parent is one (not for a loopback
+    /// device): vendor, device id and PCI name (as `pci_name()` gives it, e.g.
+    /// `0000:00:04.0`), as SMC reports a device to its users.
+    pub fn pci_info(&self) -> Option<PciInfo> {
+        let parent = self.as_dev().parent()?;
+        let pdev: &crate::pci::Device = parent.try_into().ok()?;
+        let mut name = [0u8; 32];
+        let src = pdev.as_ref().name().to_bytes();
+        let n = src.len().min(name.len() - 1);
+        name[..n].copy_from_slice(&src[..n]);
+        Some(PciInfo { vendor: pdev.vendor_id().as_raw(), device: pdev.device_id(), name })
     }
 
     /// Returns the device's GID.

@@ -7,15 +7,14 @@
 
 mod args;
 mod clccap;
-mod diag;
-mod netlink;
+mod nlcmd;
 mod pattern;
-mod smcnl;
 mod sockapi;
 mod stream;
 mod sys;
 
 use args::{parse_num, Args};
+use smc_netlink::{diag, pnet, smc};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 use sys::{errname, socket, RawAddr, AF_SMC, SMCPROTO_SMC, SMCPROTO_SMC6};
@@ -161,7 +160,7 @@ fn usage(msg: &str) -> ExitCode {
 fn pnet_cmd(mut a: Args) -> Result<(), String> {
     let op = a.pos.get(1).cloned().unwrap_or_default();
     let id = a.pos.get(2).cloned();
-    let mut t = smcnl::PnetTarget {
+    let mut t = pnet::PnetTarget {
         eth: a.opt("eth"),
         ib: a.opt("ib"),
         ib_port: a.opt_with("ib-port", parse_num)?,
@@ -177,7 +176,7 @@ fn pnet_cmd(mut a: Args) -> Result<(), String> {
     if a.pos.len() > 4 {
         return Err(format!("pnet: unexpected {}", a.pos[4]));
     }
-    smcnl::pnet(&op, id.as_deref(), &t)
+    nlcmd::pnet(&op, id.as_deref(), &t)
 }
 
 /// `smctest diag`: one line per SMC socket.
@@ -192,7 +191,7 @@ fn diag_cmd() -> Result<(), String> {
             diag::state_name(i.state),
             i.mode.name(),
             i.reason,
-            smcnl::reason_name(i.reason),
+            smc::reason_name(i.reason),
             i.peer_diagnosis
         );
     }
@@ -243,15 +242,15 @@ fn main() -> ExitCode {
             if let Err(e) = a.finish() {
                 return usage(&e);
             }
-            return tool(smcnl::stats(all, since.as_deref()));
+            return tool(nlcmd::stats(all, since.as_deref()));
         }
-        "devices" if a.pos.len() == 1 => return tool(smcnl::devices()),
-        "linkgroups" if a.pos.len() == 1 => return tool(smcnl::linkgroups()),
-        "sysinfo" if a.pos.len() == 1 => return tool(smcnl::sysinfo()),
+        "devices" if a.pos.len() == 1 => return tool(nlcmd::devices()),
+        "linkgroups" if a.pos.len() == 1 => return tool(nlcmd::linkgroups()),
+        "sysinfo" if a.pos.len() == 1 => return tool(nlcmd::sysinfo()),
         "diag" if a.pos.len() == 1 => return tool(diag_cmd()),
         "ueid" if a.pos.len() <= 3 => {
             let (op, eid) = (pos(1).unwrap_or(""), pos(2));
-            return tool(a.finish().and_then(|()| smcnl::ueid(op, eid)));
+            return tool(a.finish().and_then(|()| nlcmd::ueid(op, eid)));
         }
         "pnet" => return tool(pnet_cmd(a)),
         "clccap" => return tool(clccap::Opts::parse(a).and_then(|o| clccap::run(&o))),

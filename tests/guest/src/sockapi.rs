@@ -16,10 +16,10 @@
 //! it took that branch; TCP behaviour always passes.
 
 use crate::args::{parse_num, Args};
-use crate::diag::{self, Mode};
 use crate::pattern::Pattern;
 use crate::sys::{self, errname, Fd, RawAddr, AF_SMC, IPPROTO_SMC, SMCPROTO_SMC, SMCPROTO_SMC6};
 use crate::Report;
+use smc_netlink::diag::{self, Mode};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;

@@ -22,11 +22,11 @@
 //! `smc_diag` dump tells which ones used SMC-D, SMC-R or fell back to TCP.
 
 use crate::args::{parse_num, parse_size, Args};
-use crate::diag::{self, Mode};
 use crate::pattern::{conn_seed, Checksum, Pattern};
-use crate::smcnl::reason_name;
 use crate::sys::{self, errname, Fd, RawAddr, AF_SMC, IPPROTO_SMC, SMCPROTO_SMC, SMCPROTO_SMC6};
 use crate::Report;
+use smc_netlink::diag::{self, Mode};
+use smc_netlink::smc::reason_name;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

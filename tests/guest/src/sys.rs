@@ -205,22 +205,6 @@ pub fn inode(fd: &Fd) -> Result<u64, i32> {
     check(r as isize).map(|_| st.st_ino)
 }
 
-/// Binds a netlink socket to an automatically assigned port id.
-pub fn bind_netlink(fd: &Fd) -> Result<(), i32> {
-    // SAFETY: `sockaddr_nl` is plain old data; all-zero is a valid value.
-    let mut sa: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
-    sa.nl_family = libc::AF_NETLINK as u16;
-    // SAFETY: `sa` is a valid `sockaddr_nl` of the given size.
-    let r = unsafe {
-        libc::bind(
-            fd.0,
-            (&sa as *const libc::sockaddr_nl).cast(),
-            std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
-        )
-    };
-    check(r as isize).map(drop)
-}
-
 /// Waits until `fd` has one of `events`, or until `deadline`. Returns the
 /// `revents` (0 on timeout). `EINTR` is retried.
 pub fn poll_until(fd: &Fd, events: i16, deadline: Instant) -> Result<i16, i32> {

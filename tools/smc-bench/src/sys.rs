@@ -133,36 +133,3 @@ pub fn clock_ticks() -> Option<u64> {
     let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     u64::try_from(t).ok().filter(|&t| t > 0)
 }
-
-/// A generic netlink socket (close-on-exec) talking to the kernel.
-pub fn genl_socket() -> io::Result<OwnedFd> {
-    // SAFETY: socket(2) takes plain integers and returns a new fd or -1.
-    let fd = cvt(unsafe {
-        libc::socket(
-            libc::AF_NETLINK,
-            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-            libc::NETLINK_GENERIC,
-        )
-    })?;
-    // SAFETY: `fd` is a freshly created descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-/// send(2) of one whole datagram.
-pub fn send(fd: &OwnedFd, buf: &[u8]) -> io::Result<()> {
-    // SAFETY: `buf` is a live slice; the kernel reads at most its length.
-    let n = unsafe { libc::send(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len(), 0) };
-    match usize::try_from(n) {
-        Ok(n) if n == buf.len() => Ok(()),
-        Ok(_) => Err(io::Error::other("short send")),
-        Err(_) => Err(io::Error::last_os_error()),
-    }
-}
-
-/// recv(2) of one datagram into `buf`; returns its length.
-pub fn recv(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is a live, writable slice; the kernel writes at most
-    // its length.
-    let n = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-    usize::try_from(n).map_err(|_| io::Error::last_os_error())
-}

@@ -1,23 +1,24 @@
 //! The C smc module's generic netlink interface (`include/uapi/linux/smc.h`):
 //! the `SMC_GEN_NETLINK` family (system info, statistics, SMC-D devices and
-//! link groups, user EIDs) and the `SMC_PNETID` family (the PNET table).
+//! link groups, user EIDs). The `SMC_PNETID` family (the PNET table) is
+//! [`crate::pnet`].
 //!
-//! Output is one `key value` pair per line (`key` without spaces), so shell
-//! tests can pick values with `awk '$1 == "smcd_clnt_v2_succ" { print $2 }'`.
+//! [`Smc`] sends the requests; the decoders here turn the attribute areas
+//! of a dump into text. Output is one `key value` pair per line (`key`
+//! without spaces), so shell tests can pick values with
+//! `awk '$1 == "smcd_clnt_v2_succ" { print $2 }'`.
 //! The fallback reasons are `fback_srv 0xCODE COUNT NAME` and
 //! `fback_clnt 0xCODE COUNT NAME`.
 
-use crate::netlink::{Attr, AttrIter, Genl, NlError};
+use crate::netlink::{Attr, AttrIter, Genl, NlError, OpenError};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+/// `SMC_GENL_FAMILY_NAME`.
 pub const SMC_GENL_FAMILY_NAME: &str = "SMC_GEN_NETLINK";
-pub const SMCR_GENL_FAMILY_NAME: &str = "SMC_PNETID";
 
 /// `SMC_MAX_EID_LEN`: an EID is 32 bytes, padded with blanks.
 pub const SMC_MAX_EID_LEN: usize = 32;
-/// `SMC_MAX_PNETID_LEN`.
-pub const SMC_MAX_PNETID_LEN: usize = 16;
 
 // SMC_GENL_FAMILY commands.
 pub const SMC_NETLINK_GET_SYS_INFO: u8 = 1;
@@ -55,16 +56,6 @@ const SMC_NLA_FBACK_STATS_RSN_CNT: u16 = 5;
 pub const SMC_NLA_EID_TABLE_ENTRY: u16 = 1;
 const SMC_NLA_SEID_ENTRY: u16 = 1;
 const SMC_NLA_SEID_ENABLED: u16 = 2;
-
-// SMC_PNETID family.
-pub const SMC_PNETID_GET: u8 = 1;
-pub const SMC_PNETID_ADD: u8 = 2;
-pub const SMC_PNETID_DEL: u8 = 3;
-pub const SMC_PNETID_FLUSH: u8 = 4;
-pub const SMC_PNETID_NAME: u16 = 1;
-pub const SMC_PNETID_ETHNAME: u16 = 2;
-pub const SMC_PNETID_IBNAME: u16 = 3;
-pub const SMC_PNETID_IBPORT: u16 = 4;
 
 /// Names of the `SMC_NLA_STATS_T_*` counters (index = attribute type).
 const TECH_NAMES: [&str; 22] = [
@@ -165,6 +156,18 @@ pub fn reason_name(code: u32) -> &'static str {
     }
 }
 
+/// Whether `eid` (without its padding) is a user EID the kernel accepts
+/// (`smc_clc_ueid_valid`): 1 to 32 upper-case letters, digits, `.` or `-`,
+/// starting with a letter or digit.
+pub fn ueid_valid(eid: &str) -> bool {
+    let b = eid.as_bytes();
+    let ok_char = |c: &u8| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'.' || *c == b'-';
+    !b.is_empty()
+        && b.len() <= SMC_MAX_EID_LEN
+        && b[0].is_ascii_alphanumeric()
+        && b.iter().all(ok_char)
+}
+
 /// Normalises a user EID the way smc-tools does: upper case, padded with
 /// blanks to 32 bytes. The kernel checks the characters (`smc_clc_ueid_valid`:
 /// first an upper-case letter or digit, then those, `.` or `-`).
@@ -184,10 +187,6 @@ pub fn pad_eid(eid: &str) -> Result<String, String> {
         eid.to_ascii_uppercase(),
         width = SMC_MAX_EID_LEN
     ))
-}
-
-fn nl_err(what: &str) -> impl Fn(NlError) -> String + '_ {
-    move |e| format!("{what}: {e}")
 }
 
 /// One output line: `key value [note]`.
@@ -342,25 +341,6 @@ pub fn parse_fback(msgs: &[Vec<u8>]) -> Vec<Line> {
     out
 }
 
-/// `smctest stats [--all] [--since FILE]`.
-pub fn stats(all: bool, since: Option<&str>) -> Result<(), String> {
-    let mut g = Genl::open(SMC_GENL_FAMILY_NAME)?;
-    let msgs = g.dump(SMC_NETLINK_GET_STATS).map_err(nl_err("GET_STATS"))?;
-    let mut lines = parse_stats(&msgs, all)?;
-    let msgs = g
-        .dump(SMC_NETLINK_GET_FBACK_STATS)
-        .map_err(nl_err("GET_FBACK_STATS"))?;
-    lines.extend(parse_fback(&msgs));
-    match since {
-        None => print!("{}", format_lines(&lines)),
-        Some(file) => {
-            let old = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
-            print!("{}", format_delta(&lines, &parse_lines(&old)));
-        }
-    }
-    Ok(())
-}
-
 /// The lines with `value - old value` (signed; the counters reset when the module reloads).
 pub fn format_delta(lines: &[Line], old: &BTreeMap<String, u64>) -> String {
     let mut s = String::new();
@@ -378,11 +358,11 @@ fn nest_map<'a>(a: &Attr<'a>) -> BTreeMap<u16, Attr<'a>> {
     a.nested().map(|b| (b.ty, b)).collect()
 }
 
-fn get_u(m: &BTreeMap<u16, Attr<'_>>, ty: u16) -> u64 {
+pub(crate) fn get_u(m: &BTreeMap<u16, Attr<'_>>, ty: u16) -> u64 {
     m.get(&ty).and_then(|a| a.uint()).unwrap_or(0)
 }
 
-fn get_s(m: &BTreeMap<u16, Attr<'_>>, ty: u16) -> String {
+pub(crate) fn get_s(m: &BTreeMap<u16, Attr<'_>>, ty: u16) -> String {
     let s = m.get(&ty).map(|a| a.str()).unwrap_or_default();
     let s = s.trim();
     if s.is_empty() {
@@ -392,28 +372,31 @@ fn get_s(m: &BTreeMap<u16, Attr<'_>>, ty: u16) -> String {
     }
 }
 
-/// `smctest sysinfo`.
-pub fn sysinfo() -> Result<(), String> {
-    let mut g = Genl::open(SMC_GENL_FAMILY_NAME)?;
-    let msgs = g
-        .dump(SMC_NETLINK_GET_SYS_INFO)
-        .map_err(nl_err("GET_SYS_INFO"))?;
+/// Decodes the `SMC_NETLINK_GET_SYS_INFO` dump: `smc_ver`, `smc_rel`,
+/// `ism_v2`, `local_host`, `seid`, `smcr_v2`.
+pub fn format_sys_info(msgs: &[Vec<u8>]) -> String {
+    let mut s = String::new();
     for top in msgs
         .iter()
         .flat_map(|m| AttrIter::new(m))
         .filter(|a| a.ty == SMC_GEN_SYS_INFO)
     {
         let m = nest_map(&top);
-        println!("smc_ver {}", get_u(&m, 1));
-        println!("smc_rel {}", get_u(&m, 2));
-        println!("ism_v2 {}", get_u(&m, 3));
-        println!("local_host {}", get_s(&m, 4));
-        println!("seid {}", get_s(&m, 5));
-        println!("smcr_v2 {}", get_u(&m, 6));
+        writeln!(s, "smc_ver {}", get_u(&m, 1)).unwrap();
+        writeln!(s, "smc_rel {}", get_u(&m, 2)).unwrap();
+        writeln!(s, "ism_v2 {}", get_u(&m, 3)).unwrap();
+        writeln!(s, "local_host {}", get_s(&m, 4)).unwrap();
+        writeln!(s, "seid {}", get_s(&m, 5)).unwrap();
+        writeln!(s, "smcr_v2 {}", get_u(&m, 6)).unwrap();
     }
-    let msgs = g.dump(SMC_NETLINK_DUMP_SEID).map_err(nl_err("DUMP_SEID"))?;
+    s
+}
+
+/// Decodes the `SMC_NETLINK_DUMP_SEID` dump: whether the system EID is
+/// enabled (`SMC_NLA_SEID_ENABLED`, 0 if absent).
+pub fn parse_seid_enabled(msgs: &[Vec<u8>]) -> u64 {
     let mut enabled = 0;
-    for m in &msgs {
+    for m in msgs {
         for a in AttrIter::new(m) {
             match a.ty {
                 SMC_NLA_SEID_ENABLED => enabled = a.uint().unwrap_or(0),
@@ -422,8 +405,7 @@ pub fn sysinfo() -> Result<(), String> {
             }
         }
     }
-    println!("seid_enabled {enabled}");
-    Ok(())
+    enabled
 }
 
 /// Decodes the `SMC_NETLINK_GET_DEV_SMCD` dump, one line per device.
@@ -455,16 +437,6 @@ pub fn format_devices(msgs: &[Vec<u8>]) -> String {
     }
     writeln!(s, "smcd_devs {n}").unwrap();
     s
-}
-
-/// `smctest devices`. (The C smc does not list the loopback device here.)
-pub fn devices() -> Result<(), String> {
-    let mut g = Genl::open(SMC_GENL_FAMILY_NAME)?;
-    let msgs = g
-        .dump(SMC_NETLINK_GET_DEV_SMCD)
-        .map_err(nl_err("GET_DEV_SMCD"))?;
-    print!("{}", format_devices(&msgs));
-    Ok(())
 }
 
 /// Decodes the `SMC_NETLINK_GET_LGR_SMCD` dump, one line per link group.
@@ -515,126 +487,60 @@ pub fn format_lgrs(msgs: &[Vec<u8>]) -> String {
     s
 }
 
-/// `smctest linkgroups`.
-pub fn linkgroups() -> Result<(), String> {
-    let mut g = Genl::open(SMC_GENL_FAMILY_NAME)?;
-    let msgs = g
-        .dump(SMC_NETLINK_GET_LGR_SMCD)
-        .map_err(nl_err("GET_LGR_SMCD"))?;
-    print!("{}", format_lgrs(&msgs));
-    Ok(())
+/// Decodes the `SMC_NETLINK_DUMP_UEID` dump: the user EIDs, blanks trimmed.
+pub fn parse_ueids(msgs: &[Vec<u8>]) -> Vec<String> {
+    msgs.iter()
+        .flat_map(|m| AttrIter::new(m).filter(|a| a.ty == SMC_NLA_EID_TABLE_ENTRY))
+        .map(|a| a.str().trim_end().to_string())
+        .collect()
 }
 
-const UEID_USAGE: &str = "usage: smctest ueid add|del EID | flush | list";
-const PNET_USAGE: &str =
-    "usage: smctest pnet add PNETID NAME|--eth NAME|--ib NAME [--ib-port N] | del PNETID | flush | list";
-
-/// `smctest ueid add|del EID`, `ueid flush`, `ueid list`.
-pub fn ueid(op: &str, eid: Option<&str>) -> Result<(), String> {
-    if !matches!(
-        (op, eid),
-        ("add" | "del", Some(_)) | ("flush" | "list", None)
-    ) {
-        return Err(UEID_USAGE.into());
-    }
-    let mut g = Genl::open(SMC_GENL_FAMILY_NAME)?;
-    match (op, eid) {
-        ("add" | "del", Some(eid)) => {
-            let padded = pad_eid(eid)?;
-            let cmd = if op == "add" {
-                SMC_NETLINK_ADD_UEID
-            } else {
-                SMC_NETLINK_REMOVE_UEID
-            };
-            g.command(cmd, |m| {
-                m.attr_str(SMC_NLA_EID_TABLE_ENTRY, &padded);
-            })
-            .map_err(nl_err(&format!("ueid {op} {}", padded.trim_end())))?;
-        }
-        ("flush", None) => {
-            g.command(SMC_NETLINK_FLUSH_UEID, |_| {})
-                .map_err(nl_err("ueid flush"))?;
-        }
-        ("list", None) => {
-            let msgs = g.dump(SMC_NETLINK_DUMP_UEID).map_err(nl_err("DUMP_UEID"))?;
-            for m in &msgs {
-                for a in AttrIter::new(m).filter(|a| a.ty == SMC_NLA_EID_TABLE_ENTRY) {
-                    println!("ueid {}", a.str().trim_end());
-                }
-            }
-        }
-        _ => return Err(UEID_USAGE.into()),
-    }
-    Ok(())
+/// A client of the `SMC_GEN_NETLINK` family.
+pub struct Smc {
+    genl: Genl,
 }
 
-/// What a PNET table entry names: a net device and/or an IB or ISM (dibs) device.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct PnetTarget {
-    pub eth: Option<String>,
-    pub ib: Option<String>,
-    pub ib_port: Option<u8>,
-}
+impl Smc {
+    /// Resolves the family ([`Genl::open`]; the kernel autoloads the C smc).
+    pub fn open() -> Result<Smc, OpenError> {
+        Genl::open(SMC_GENL_FAMILY_NAME).map(|genl| Smc { genl })
+    }
 
-/// `smctest pnet add PNETID ...`, `pnet del PNETID`, `pnet flush`, `pnet list`.
-pub fn pnet(op: &str, pnetid: Option<&str>, target: &PnetTarget) -> Result<(), String> {
-    if !matches!(
-        (op, pnetid),
-        ("add" | "del", Some(_)) | ("flush" | "list", None)
-    ) {
-        return Err(PNET_USAGE.into());
+    /// [`Smc::open`] with the flags of the `CTRL_CMD_GETFAMILY` request
+    /// ([`Genl::open_with`]).
+    pub fn open_with(getfamily_flags: u16) -> Result<Smc, OpenError> {
+        Genl::open_with(SMC_GENL_FAMILY_NAME, getfamily_flags).map(|genl| Smc { genl })
     }
-    if let ("add", Some(id)) = (op, pnetid) {
-        if id.is_empty() || id.len() > SMC_MAX_PNETID_LEN {
-            return Err(format!("a PNETID has 1 to {SMC_MAX_PNETID_LEN} characters"));
-        }
-        if target.eth.is_none() && target.ib.is_none() {
-            return Err("pnet add: name a device (NAME, --eth NAME or --ib NAME)".into());
-        }
+
+    /// A dump (`SMC_NETLINK_GET_*`, `SMC_NETLINK_DUMP_*`): the attribute
+    /// area of every message, for the decoders of this module.
+    pub fn dump(&mut self, cmd: u8) -> Result<Vec<Vec<u8>>, NlError> {
+        self.genl.dump(cmd)
     }
-    let mut g = Genl::open(SMCR_GENL_FAMILY_NAME)?;
-    match (op, pnetid) {
-        ("add", Some(id)) => {
-            g.command(SMC_PNETID_ADD, |m| {
-                m.attr_str(SMC_PNETID_NAME, id);
-                if let Some(e) = &target.eth {
-                    m.attr_str(SMC_PNETID_ETHNAME, e);
-                }
-                if let Some(i) = &target.ib {
-                    m.attr_str(SMC_PNETID_IBNAME, i);
-                    if let Some(p) = target.ib_port {
-                        m.attr_u8(SMC_PNETID_IBPORT, p);
-                    }
-                }
+
+    /// `SMC_NETLINK_ADD_UEID` of `eid` as [`pad_eid`] makes it (the
+    /// attribute is its 32 bytes and a NUL). `EEXIST` if it is there already.
+    pub fn add_ueid(&mut self, eid: &str) -> Result<(), NlError> {
+        self.ueid_cmd(SMC_NETLINK_ADD_UEID, eid)
+    }
+
+    /// `SMC_NETLINK_REMOVE_UEID` of `eid` (padded, as for [`Smc::add_ueid`]).
+    pub fn remove_ueid(&mut self, eid: &str) -> Result<(), NlError> {
+        self.ueid_cmd(SMC_NETLINK_REMOVE_UEID, eid)
+    }
+
+    /// `SMC_NETLINK_FLUSH_UEID`: removes every user EID.
+    pub fn flush_ueid(&mut self) -> Result<(), NlError> {
+        self.genl.command(SMC_NETLINK_FLUSH_UEID, |_| {}).map(drop)
+    }
+
+    fn ueid_cmd(&mut self, cmd: u8, eid: &str) -> Result<(), NlError> {
+        self.genl
+            .command(cmd, |m| {
+                m.attr_str(SMC_NLA_EID_TABLE_ENTRY, eid);
             })
-            .map_err(nl_err(&format!("pnet add {id}")))?;
-        }
-        ("del", Some(id)) => {
-            g.command(SMC_PNETID_DEL, |m| {
-                m.attr_str(SMC_PNETID_NAME, id);
-            })
-            .map_err(nl_err(&format!("pnet del {id}")))?;
-        }
-        ("flush", None) => {
-            g.command(SMC_PNETID_FLUSH, |_| {})
-                .map_err(nl_err("pnet flush"))?;
-        }
-        ("list", None) => {
-            let msgs = g.dump(SMC_PNETID_GET).map_err(nl_err("pnet list"))?;
-            for m in &msgs {
-                let m: BTreeMap<u16, Attr<'_>> = AttrIter::new(m).map(|a| (a.ty, a)).collect();
-                println!(
-                    "pnet {} eth={} ib={} port={}",
-                    get_s(&m, SMC_PNETID_NAME),
-                    get_s(&m, SMC_PNETID_ETHNAME),
-                    get_s(&m, SMC_PNETID_IBNAME),
-                    get_u(&m, SMC_PNETID_IBPORT)
-                );
-            }
-        }
-        _ => return Err(PNET_USAGE.into()),
+            .map(drop)
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -794,5 +700,50 @@ mod tests {
             "{s}"
         );
         assert!(s.ends_with("smcd_lgrs 1\n"));
+    }
+
+    #[test]
+    fn ueid_rule() {
+        assert!(ueid_valid("SMC-RS.BENCH1"));
+        assert!(ueid_valid(&"A".repeat(32)));
+        assert!(ueid_valid("1A"));
+        for bad in ["", "-A", ".A", "lower", "A B", "A_B", &"A".repeat(33)] {
+            assert!(!ueid_valid(bad), "{bad:?}");
+        }
+        // A valid EID is what pad_eid leaves alone but for the padding.
+        assert_eq!(
+            pad_eid("SMC-RS.BENCH1").unwrap(),
+            format!("{:<32}", "SMC-RS.BENCH1")
+        );
+    }
+
+    #[test]
+    fn sys_info_seid_and_ueid_decoding() {
+        let mut m = MsgBuilder::genl(30, 0, 1, SMC_NETLINK_GET_SYS_INFO, 1);
+        m.begin_nest(SMC_GEN_SYS_INFO)
+            .attr_u8(1, 2)
+            .attr_u8(2, 1)
+            .attr_u8(3, 0)
+            .attr_str(4, "my host")
+            .attr_str(5, "")
+            .attr_u8(6, 1)
+            .end_nest();
+        assert_eq!(
+            format_sys_info(&[attrs_of(m)]),
+            "smc_ver 2\nsmc_rel 1\nism_v2 0\nlocal_host my_host\nseid -\nsmcr_v2 1\n"
+        );
+        assert_eq!(format_sys_info(&[]), "");
+        let mut m = MsgBuilder::genl(30, 0, 1, SMC_NETLINK_DUMP_SEID, 1);
+        m.attr_str(SMC_NLA_SEID_ENTRY, "SEID")
+            .attr_u8(SMC_NLA_SEID_ENABLED, 1);
+        assert_eq!(parse_seid_enabled(&[attrs_of(m)]), 1);
+        assert_eq!(parse_seid_enabled(&[]), 0);
+        let mut msgs = Vec::new();
+        for e in ["SMC-RS", "X.1"] {
+            let mut m = MsgBuilder::genl(30, 0, 1, SMC_NETLINK_DUMP_UEID, 1);
+            m.attr_str(SMC_NLA_EID_TABLE_ENTRY, &pad_eid(e).unwrap());
+            msgs.push(attrs_of(m));
+        }
+        assert_eq!(parse_ueids(&msgs), ["SMC-RS", "X.1"]);
     }
 }

@@ -8,8 +8,11 @@
 //! and its payload, padded to 4 bytes. Nested attributes carry
 //! `NLA_F_NESTED`.
 
-use crate::sys::{self, errname, Fd};
+use crate::sys;
+use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
+
+pub use crate::sys::errname;
 
 pub const NLMSG_HDRLEN: usize = 16;
 pub const GENL_HDRLEN: usize = 4;
@@ -20,7 +23,6 @@ pub const NLMSG_ERROR: u16 = 2;
 pub const NLMSG_DONE: u16 = 3;
 
 pub const NLM_F_REQUEST: u16 = 0x1;
-#[cfg(test)]
 pub const NLM_F_MULTI: u16 = 0x2;
 pub const NLM_F_ACK: u16 = 0x4;
 pub const NLM_F_DUMP: u16 = 0x300;
@@ -109,22 +111,18 @@ impl MsgBuilder {
         self.attr(ty, &[v])
     }
 
-    #[cfg_attr(not(test), allow(dead_code))]
     pub fn attr_u16(&mut self, ty: u16, v: u16) -> &mut Self {
         self.attr(ty, &v.to_ne_bytes())
     }
 
-    #[cfg_attr(not(test), allow(dead_code))]
     pub fn attr_u32(&mut self, ty: u16, v: u32) -> &mut Self {
         self.attr(ty, &v.to_ne_bytes())
     }
 
-    #[cfg_attr(not(test), allow(dead_code))]
     pub fn attr_u64(&mut self, ty: u16, v: u64) -> &mut Self {
         self.attr(ty, &v.to_ne_bytes())
     }
 
-    #[cfg_attr(not(test), allow(dead_code))]
     /// Opens a nested attribute; close it with [`MsgBuilder::end_nest`].
     pub fn begin_nest(&mut self, ty: u16) -> &mut Self {
         self.nests.push(self.buf.len());
@@ -134,7 +132,6 @@ impl MsgBuilder {
         self
     }
 
-    #[cfg_attr(not(test), allow(dead_code))]
     pub fn end_nest(&mut self) -> &mut Self {
         let start = self.nests.pop().expect("end_nest without begin_nest");
         let len = self.buf.len() - start;
@@ -346,7 +343,7 @@ pub struct Reply {
 
 /// A netlink socket for request/reply exchanges, every wait bounded.
 pub struct NlSocket {
-    fd: Fd,
+    fd: OwnedFd,
     seq: u32,
     timeout: Duration,
     buf: Vec<u8>,
@@ -378,15 +375,14 @@ impl NlSocket {
     }
 
     /// Sends `req` (built with sequence `seq`) and collects the reply: for
-    /// a dump (`NLM_F_DUMP`) every message up to `NLMSG_DONE`, otherwise
-    /// every message up to the ack (`NLM_F_ACK` must be set).
+    /// a dump (`NLM_F_DUMP`) every message up to `NLMSG_DONE`, for a
+    /// request with `NLM_F_ACK` every message up to the ack, otherwise the
+    /// first message (a request that the kernel answers with exactly one
+    /// message, or with an error).
     pub fn transact(&mut self, req: &[u8]) -> Result<Vec<Reply>, NlError> {
         let h = NlHdr::parse(req).expect("request without header");
         let dump = h.flags & NLM_F_DUMP == NLM_F_DUMP;
-        assert!(
-            dump || h.flags & NLM_F_ACK != 0,
-            "request needs NLM_F_ACK or NLM_F_DUMP"
-        );
+        let ack = h.flags & NLM_F_ACK != 0;
         let n = sys::send(&self.fd, req, 0).map_err(|e| NlError {
             errno: e,
             msg: None,
@@ -462,13 +458,54 @@ impl NlSocket {
                         }
                         return Ok(out);
                     }
-                    _ => out.push(Reply {
-                        hdr: mh,
-                        payload: payload.to_vec(),
-                    }),
+                    _ => {
+                        out.push(Reply {
+                            hdr: mh,
+                            payload: payload.to_vec(),
+                        });
+                        if !dump && !ack {
+                            return Ok(out);
+                        }
+                    }
                 }
             }
         }
+    }
+}
+
+/// Why [`Genl::open`] failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpenError {
+    /// The netlink socket could not be opened or bound (the text says which).
+    Socket(String),
+    /// nlctrl answered `CTRL_CMD_GETFAMILY` with an error (`ENOENT`: no
+    /// family of that name is registered), or did not answer.
+    Resolve { name: String, err: NlError },
+    /// nlctrl's reply carried no family id.
+    NoId { name: String },
+}
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OpenError::Socket(m) => write!(f, "{m}"),
+            OpenError::Resolve { name, err } if err.errno == libc::ENOENT => write!(
+                f,
+                "generic netlink family {name} not found (is the module loaded?)"
+            ),
+            OpenError::Resolve { name, err } => {
+                write!(f, "resolving generic netlink family {name}: {err}")
+            }
+            OpenError::NoId { name } => write!(f, "no id for generic netlink family {name}"),
+        }
+    }
+}
+
+impl std::error::Error for OpenError {}
+
+impl From<OpenError> for String {
+    fn from(e: OpenError) -> String {
+        e.to_string()
     }
 }
 
@@ -481,29 +518,31 @@ pub struct Genl {
 impl Genl {
     /// Resolves `name` through nlctrl (`CTRL_CMD_GETFAMILY`). The kernel
     /// autoloads a module that declares the family alias (the C smc does).
-    pub fn open(name: &'static str) -> Result<Genl, String> {
-        let mut sock = NlSocket::open(libc::NETLINK_GENERIC)?;
+    pub fn open(name: &str) -> Result<Genl, OpenError> {
+        Self::open_with(name, NLM_F_REQUEST | NLM_F_ACK)
+    }
+
+    /// [`Genl::open`] with the flags of the `CTRL_CMD_GETFAMILY` request:
+    /// `NLM_F_REQUEST | NLM_F_ACK` (what [`Genl::open`] sends) or just
+    /// `NLM_F_REQUEST` (nlctrl answers with the one family message only).
+    pub fn open_with(name: &str, flags: u16) -> Result<Genl, OpenError> {
+        let mut sock = NlSocket::open(libc::NETLINK_GENERIC).map_err(OpenError::Socket)?;
         let seq = sock.next_seq();
-        let mut m = MsgBuilder::genl(
-            GENL_ID_CTRL,
-            NLM_F_REQUEST | NLM_F_ACK,
-            seq,
-            CTRL_CMD_GETFAMILY,
-            1,
-        );
+        let mut m = MsgBuilder::genl(GENL_ID_CTRL, flags, seq, CTRL_CMD_GETFAMILY, 1);
         m.attr_str(CTRL_ATTR_FAMILY_NAME, name);
-        let replies = sock.transact(&m.finish()).map_err(|e| {
-            if e.errno == libc::ENOENT {
-                format!("generic netlink family {name} not found (is the module loaded?)")
-            } else {
-                format!("resolving generic netlink family {name}: {e}")
-            }
-        })?;
+        let replies = sock
+            .transact(&m.finish())
+            .map_err(|err| OpenError::Resolve {
+                name: name.to_string(),
+                err,
+            })?;
         let family = replies
             .iter()
             .filter_map(|r| r.payload.get(GENL_HDRLEN..))
             .find_map(|attrs| find_attr(attrs, CTRL_ATTR_FAMILY_ID).and_then(|a| a.uint()))
-            .ok_or_else(|| format!("no id for generic netlink family {name}"))?;
+            .ok_or_else(|| OpenError::NoId {
+                name: name.to_string(),
+            })?;
         Ok(Genl {
             sock,
             family: family as u16,
@@ -701,5 +740,90 @@ mod tests {
         let m = m.finish();
         let msgs = split_messages(&m).unwrap();
         assert!(parse_error(&msgs[0].0, msgs[0].1).is_ok());
+    }
+
+    fn u16_at(b: &[u8], i: usize) -> u16 {
+        ne_u16(&b[i..])
+    }
+
+    #[test]
+    fn request_layout() {
+        let mut m = MsgBuilder::genl(0x1c, NLM_F_REQUEST | NLM_F_ACK, 7, 10, 1);
+        m.attr(1, b"abcde");
+        let m = m.finish();
+        // 16 header + 4 genl + 4 attr header + 5 payload, padded to 32.
+        assert_eq!(m.len(), 32);
+        assert_eq!(ne_u32(&m), 32);
+        assert_eq!(u16_at(&m, 4), 0x1c);
+        assert_eq!(u16_at(&m, 6), NLM_F_ACK | NLM_F_REQUEST);
+        assert_eq!(ne_u32(&m[8..]), 7);
+        assert_eq!(&m[16..20], &[10, 1, 0, 0]);
+        assert_eq!(u16_at(&m, 20), 9);
+        assert_eq!(u16_at(&m, 22), 1);
+        assert_eq!(&m[24..29], b"abcde");
+        assert_eq!(&m[29..], &[0, 0, 0]);
+    }
+
+    #[test]
+    fn replies() {
+        // An ack with error -EEXIST (no request echoed).
+        let mut b = MsgBuilder::new(NLMSG_ERROR, 0, 3);
+        b.put_raw(&(-libc::EEXIST).to_ne_bytes());
+        let b = b.finish();
+        assert_eq!(b.len(), 20);
+        let msgs = split_messages(&b).unwrap();
+        assert_eq!(msgs[0].0.seq, 3);
+        let e = parse_error(&msgs[0].0, msgs[0].1).unwrap_err();
+        assert_eq!(e.errno, libc::EEXIST);
+        assert_eq!(e.msg, None);
+        // A controller reply: the family id and name.
+        let mut m = MsgBuilder::genl(GENL_ID_CTRL, 0, 4, 1, 1);
+        m.attr_u16(CTRL_ATTR_FAMILY_ID, 0x1c).attr(2, b"x\0");
+        let mut m = m.finish();
+        let msgs = split_messages(&m).unwrap();
+        assert_eq!(msgs.len(), 1);
+        assert_eq!(msgs[0].0.ty, GENL_ID_CTRL);
+        let a: Vec<_> = AttrIter::new(&msgs[0].1[GENL_HDRLEN..]).collect();
+        assert_eq!(a[0].ty, CTRL_ATTR_FAMILY_ID);
+        assert_eq!(a[0].uint(), Some(0x1c));
+        assert_eq!((a[1].ty, a[1].data), (2, &b"x\0"[..]));
+        // A length past the end is an error, not a panic.
+        m[0..4].copy_from_slice(&1000u32.to_ne_bytes());
+        assert!(split_messages(&m).is_err());
+        let mut it = AttrIter::new(&[0xff, 0xff, 0, 0]);
+        assert!(it.next().is_none());
+        assert!(it.error);
+    }
+
+    #[test]
+    fn live_controller() {
+        // The controller knows itself; skip where netlink is not allowed.
+        if NlSocket::open(libc::NETLINK_GENERIC).is_err() {
+            eprintln!("no netlink here: skipped");
+            return;
+        }
+        assert_eq!(Genl::open("nlctrl").unwrap().family, GENL_ID_CTRL);
+        assert_eq!(
+            Genl::open_with("nlctrl", NLM_F_REQUEST).unwrap().family,
+            GENL_ID_CTRL
+        );
+        for flags in [NLM_F_REQUEST, NLM_F_REQUEST | NLM_F_ACK] {
+            // A name of 15 characters at most (GENL_NAMSIZ with the NUL)
+            // that no family has: ENOENT.
+            match Genl::open_with("NO_SUCH_FAMILY", flags) {
+                Err(e @ OpenError::Resolve { .. }) => assert_eq!(
+                    e.to_string(),
+                    "generic netlink family NO_SUCH_FAMILY not found (is the module loaded?)"
+                ),
+                Err(e) => panic!("{e}"),
+                Ok(g) => panic!("NO_SUCH_FAMILY has id {}", g.family),
+            }
+            // A longer name fails nlctrl's attribute policy: EINVAL.
+            match Genl::open_with("NO_SUCH_FAMILY_X", flags) {
+                Err(OpenError::Resolve { err, .. }) => assert_eq!(err.errno, libc::EINVAL),
+                Err(e) => panic!("{e}"),
+                Ok(g) => panic!("NO_SUCH_FAMILY_X has id {}", g.family),
+            }
+        }
     }
 }

@@ -4,8 +4,10 @@
 //! `AF_INET`/`IPPROTO_SMC` alike; sockets are matched by inode.
 
 use crate::netlink::{align, find_attr, MsgBuilder, NlSocket, NLM_F_DUMP, NLM_F_REQUEST};
-use crate::sys::AF_SMC;
 use std::collections::HashMap;
+
+/// The kernel's `AF_SMC` (include/linux/socket.h).
+pub const AF_SMC: i32 = 43;
 
 const SOCK_DIAG_BY_FAMILY: u16 = 20;
 const SMC_DIAG_FALLBACK: u16 = 5;

@@ -368,6 +368,7 @@ impl Family for Smc {
             Role::Init => {
                 let (l, hook) = fresh.ok_or(EINVAL)?;
                 smc.clc.request_smc_option();
+                smc.clc.limit_smc_handshakes(smc.limit_hs.load(Ordering::Relaxed));
                 // Before the socket listens, so that it sees every connection; dropped
                 // (uninstalled) if the socket cannot listen.
                 let hook = hook.install(smc.clc.clone())?;

@@ -41,7 +41,10 @@ use crate::{
     handshake::{self, Established},
     stats,
 };
-use core::mem;
+use core::{
+    mem,
+    sync::atomic::{AtomicBool, Ordering::Relaxed},
+};
 use kernel::{
     alloc::KVVec,
     bindings,
@@ -96,6 +99,9 @@ pub(crate) struct Listener {
     stats: Arc<stats::NetStats>,
     /// How many connections may be in [`Queue::inflight`] and [`Queue::ready`] together.
     capacity: usize,
+    /// The listener work is paused for lack of room ([`Queue::paused`], readable without the
+    /// lock by [`DataReady::congested`]).
+    congested: AtomicBool,
     /// The DMB size a connection starts from.
     dmb_want: u32,
     #[pin]
@@ -129,6 +135,7 @@ impl Listener {
                 clc,
                 stats,
                 capacity,
+                congested: AtomicBool::new(false),
                 dmb_want,
                 queue <- new_mutex!(
                     Queue {
@@ -171,6 +178,7 @@ impl Listener {
     fn room_made(self: &Arc<Self>, q: &mut Queue) {
         if q.paused && !q.closing {
             q.paused = false;
+            self.congested.store(false, Relaxed);
             self.queue_work();
         }
     }
@@ -261,6 +269,7 @@ impl Listener {
         }
         if q.inflight.len() + q.ready.len() >= self.capacity {
             q.paused = true;
+            self.congested.store(true, Relaxed);
             return false;
         }
         true
@@ -347,6 +356,13 @@ impl DataReady for Listener {
     fn data_ready(this: &Arc<Listener>) {
         // Nothing else here (atomic context): the work item looks at the queue.
         this.queue_work();
+    }
+
+    /// With `SMC_LIMIT_HS`: while the handshakes are backed up (the listener work is paused
+    /// for lack of room), new connections go without SMC, so they cost no handshake (C asks
+    /// whether its handshake workqueue is congested).
+    fn congested(this: &Arc<Listener>) -> bool {
+        this.congested.load(Relaxed)
     }
 }
 

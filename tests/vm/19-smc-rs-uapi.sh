@@ -60,5 +60,13 @@ for m in c rs; do
 	check $m-stats-srv-v2 test "$(delta $m smcd_srv_v2_succ)" = 3
 	check $m-stats-no-fallback test "$(delta $m fback_clnt_cnt)" = 0
 done
+# The handshake limitation switch and the SEID switches (s390
+# only: EOPNOTSUPP here, as C answers).
+check hs-limit-off sh -c "smctest hslimit | grep -qx 'hs_limitation 0'"
+check hs-limit-enable smctest hslimit on
+check hs-limit-on sh -c "smctest hslimit | grep -qx 'hs_limitation 1'"
+check hs-limit-disable smctest hslimit off
+check hs-limit-off-again sh -c "smctest hslimit | grep -qx 'hs_limitation 0'"
+check seid-on-unsupported sh -c "smctest seid on 2>&1 | grep -q 'Operation not supported'"
 check rs-unload modprobe -r smc_rs
 exit $fails

@@ -303,6 +303,38 @@ void rust_sk_data_ready_dispatch(struct sock *sk)
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
+/*
+ * tcp_sock::smc_hs_congested of a listener that limits SMC handshakes: asks
+ * the socket's hook, under the callback lock as the dispatcher does (so the
+ * hook cannot go meanwhile). Without a hook SMC is not used (C's
+ * smc_hs_congested() says the same without its SMC socket). Like the
+ * dispatcher, a function of vmlinux that sockets may keep after the module
+ * that set it is gone.
+ */
+bool rust_sk_hs_congested(const struct sock *csk)
+{
+	struct sock *sk = (struct sock *)csk;
+	struct rust_sk_data_ready *hook;
+	bool ret = true;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	rcu_read_lock();
+	hook = __rcu_dereference_sk_user_data_with_flags(sk, SK_USER_DATA_NOCOPY);
+	rcu_read_unlock();
+	if (hook)
+		ret = hook->congested && hook->congested(hook);
+	read_unlock_bh(&sk->sk_callback_lock);
+	return ret;
+}
+
+/* Makes TCP listener @sk ask its hook before it offers SMC to a new connection. */
+__rust_helper void rust_helper_tcp_sk_limit_smc_hs(struct sock *sk, bool on)
+{
+#if IS_ENABLED(CONFIG_SMC)
+	tcp_sk(sk)->smc_hs_congested = on ? rust_sk_hs_congested : NULL;
+#endif
+}
+
 /* Returns 0, or -EBUSY if the socket has user data (another user's) already. */
 __rust_helper int rust_helper_sk_data_ready_hook(struct sock *sk,
 						 struct rust_sk_data_ready *hook)

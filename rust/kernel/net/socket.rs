@@ -535,6 +535,14 @@ impl KernelSocket {
         SockId(id)
     }
 
+    /// Makes this TCP listener (to be hooked, [`DataReadyHook`]) ask its hook's
+    /// [`DataReady::congested`] before it offers the SMC option to a new connection (C:
+    /// `tcp_sock::smc_hs_congested`, set for `SMC_LIMIT_HS`). Before `listen()`.
+    pub fn limit_smc_handshakes(&self, on: bool) {
+        // SAFETY: `sk` is live and a TCP socket (type invariants).
+        unsafe { bindings::tcp_sk_limit_smc_hs(self.sk(), on) };
+    }
+
     /// Whether both ends of this TCP connection agreed on the SMC option.
     pub fn smc_option(&self) -> bool {
         // SAFETY: `sk` is live.
@@ -558,6 +566,14 @@ pub trait DataReady: Send + Sync {
     /// not sleep, and should only note the event or queue work. The hook keeps `this` alive
     /// during the call, so a clone of it may be dropped here.
     fn data_ready(this: &Arc<Self>);
+
+    /// Whether a TCP listener that limits SMC handshakes
+    /// ([`KernelSocket::limit_smc_handshakes`]) is to answer a new connection's SYN without
+    /// the SMC option (so that it goes on as plain TCP). Called in the same context as
+    /// [`DataReady::data_ready`].
+    fn congested(_this: &Arc<Self>) -> bool {
+        false
+    }
 }
 
 /// What a hook installs as the socket's user data: `raw` first, so that the C dispatcher's
@@ -624,7 +640,11 @@ impl<T: DataReady> DataReadyHook<T> {
 
     /// Makes a hook for `target`, to install later.
     pub fn prepare(target: Arc<T>) -> Result<PreparedHook<T>> {
-        let raw = bindings::rust_sk_data_ready { orig: None, func: Some(Self::call) };
+        let raw = bindings::rust_sk_data_ready {
+            orig: None,
+            func: Some(Self::call),
+            congested: Some(Self::congested_call),
+        };
         Ok(PreparedHook(KBox::new(HookData { raw, target }, GFP_KERNEL)?))
     }
 
@@ -639,6 +659,17 @@ impl<T: DataReady> DataReadyHook<T> {
         // the call (the function's safety requirements).
         let data = unsafe { &*raw.cast::<HookData<T>>() };
         T::data_ready(&data.target);
+    }
+
+    /// The C side's question whether the listener is congested.
+    ///
+    /// # Safety
+    ///
+    /// As for [`DataReadyHook::call`].
+    unsafe extern "C" fn congested_call(raw: *mut bindings::rust_sk_data_ready) -> bool {
+        // SAFETY: As in `call`.
+        let data = unsafe { &*raw.cast::<HookData<T>>() };
+        T::congested(&data.target)
     }
 }
 

@@ -13,10 +13,38 @@ use smc_netlink::netlink::NlError;
 use smc_netlink::pnet::{self, Pnet, PnetTarget, SMC_MAX_PNETID_LEN};
 use smc_netlink::smc::{
     format_delta, format_devices, format_lgrs, format_lines, format_sys_info, pad_eid, parse_fback,
-    parse_lines, parse_seid_enabled, parse_stats, parse_ueids, Smc, SMC_NETLINK_DUMP_SEID,
+    parse_hs_limitation, parse_lines, parse_seid_enabled, parse_stats, parse_ueids, Smc,
+    SMC_NETLINK_DISABLE_HS_LIMITATION, SMC_NETLINK_DISABLE_SEID, SMC_NETLINK_DUMP_HS_LIMITATION,
+    SMC_NETLINK_DUMP_SEID, SMC_NETLINK_ENABLE_HS_LIMITATION, SMC_NETLINK_ENABLE_SEID,
     SMC_NETLINK_DUMP_UEID, SMC_NETLINK_GET_DEV_SMCD, SMC_NETLINK_GET_FBACK_STATS,
     SMC_NETLINK_GET_LGR_SMCD, SMC_NETLINK_GET_STATS, SMC_NETLINK_GET_SYS_INFO,
 };
+
+/// `smctest hslimit [on|off]`: the handshake limitation switch
+/// (`SMC_NETLINK_*_HS_LIMITATION`), printed as `hs_limitation 0|1`.
+pub fn hslimit(op: Option<&str>) -> Result<(), String> {
+    let mut g = Smc::open()?;
+    match op {
+        None => {
+            let msgs = g.dump(SMC_NETLINK_DUMP_HS_LIMITATION).map_err(nl_err("DUMP_HS_LIMITATION"))?;
+            println!("hs_limitation {}", parse_hs_limitation(&msgs));
+            Ok(())
+        }
+        Some("on") => g.simple(SMC_NETLINK_ENABLE_HS_LIMITATION).map_err(nl_err("ENABLE_HS_LIMITATION")),
+        Some("off") => g.simple(SMC_NETLINK_DISABLE_HS_LIMITATION).map_err(nl_err("DISABLE_HS_LIMITATION")),
+        Some(x) => Err(format!("hslimit: {x}? (on|off)")),
+    }
+}
+
+/// `smctest seid on|off`: `SMC_NETLINK_ENABLE_SEID`/`DISABLE_SEID`.
+pub fn seid(op: &str) -> Result<(), String> {
+    let mut g = Smc::open()?;
+    match op {
+        "on" => g.simple(SMC_NETLINK_ENABLE_SEID).map_err(nl_err("ENABLE_SEID")),
+        "off" => g.simple(SMC_NETLINK_DISABLE_SEID).map_err(nl_err("DISABLE_SEID")),
+        x => Err(format!("seid: {x}? (on|off)")),
+    }
+}
 
 fn nl_err(what: &str) -> impl Fn(NlError) -> String + '_ {
     move |e| format!("{what}: {e}")

@@ -28,6 +28,8 @@ usage: smctest COMMAND ...
   devices                       SMC-D devices (SMC_NETLINK_GET_DEV_SMCD)
   linkgroups                    SMC-D link groups (SMC_NETLINK_GET_LGR_SMCD)
   sysinfo                       SMC system info and system EID
+  hslimit [on|off]              the handshake limitation switch
+  seid on|off                   switch the system EID (s390 only)
   diag                          every SMC socket: mode and fallback reason (smc_diag)
   ueid add|del EID | flush | list
   pnet add PNETID NAME | add PNETID [--eth NETDEV] [--ib DEV [--ib-port N]]
@@ -247,6 +249,8 @@ fn main() -> ExitCode {
         "devices" if a.pos.len() == 1 => return tool(nlcmd::devices()),
         "linkgroups" if a.pos.len() == 1 => return tool(nlcmd::linkgroups()),
         "sysinfo" if a.pos.len() == 1 => return tool(nlcmd::sysinfo()),
+        "hslimit" if a.pos.len() <= 2 => return tool(nlcmd::hslimit(pos(1))),
+        "seid" if a.pos.len() == 2 => return tool(nlcmd::seid(pos(1).unwrap_or(""))),
         "diag" if a.pos.len() == 1 => return tool(diag_cmd()),
         "ueid" if a.pos.len() <= 3 => {
             let (op, eid) = (pos(1).unwrap_or(""), pos(2));

@@ -31,6 +31,13 @@ pub const SMC_NETLINK_ADD_UEID: u8 = 10;
 pub const SMC_NETLINK_REMOVE_UEID: u8 = 11;
 pub const SMC_NETLINK_FLUSH_UEID: u8 = 12;
 pub const SMC_NETLINK_DUMP_SEID: u8 = 13;
+pub const SMC_NETLINK_ENABLE_SEID: u8 = 14;
+pub const SMC_NETLINK_DISABLE_SEID: u8 = 15;
+pub const SMC_NETLINK_DUMP_HS_LIMITATION: u8 = 16;
+pub const SMC_NETLINK_ENABLE_HS_LIMITATION: u8 = 17;
+pub const SMC_NETLINK_DISABLE_HS_LIMITATION: u8 = 18;
+/// `SMC_NLA_HS_LIMITATION_ENABLED` (u8).
+pub const SMC_NLA_HS_LIMITATION_ENABLED: u16 = 1;
 
 // Top-level attributes.
 const SMC_GEN_SYS_INFO: u16 = 1;
@@ -408,6 +415,20 @@ pub fn parse_seid_enabled(msgs: &[Vec<u8>]) -> u64 {
     enabled
 }
 
+/// Decodes the `SMC_NETLINK_DUMP_HS_LIMITATION` dump: whether the handshake
+/// limitation is on (0 or 1).
+pub fn parse_hs_limitation(msgs: &[Vec<u8>]) -> u64 {
+    let mut on = 0;
+    for m in msgs {
+        for a in AttrIter::new(m) {
+            if a.ty == SMC_NLA_HS_LIMITATION_ENABLED {
+                on = a.uint().unwrap_or(0);
+            }
+        }
+    }
+    on
+}
+
 /// Decodes the `SMC_NETLINK_GET_DEV_SMCD` dump, one line per device.
 pub fn format_devices(msgs: &[Vec<u8>]) -> String {
     let mut s = String::new();
@@ -532,6 +553,11 @@ impl Smc {
     /// `SMC_NETLINK_FLUSH_UEID`: removes every user EID.
     pub fn flush_ueid(&mut self) -> Result<(), NlError> {
         self.genl.command(SMC_NETLINK_FLUSH_UEID, |_| {}).map(drop)
+    }
+
+    /// A command without attributes (`SMC_NETLINK_ENABLE_SEID`, `..._HS_LIMITATION`).
+    pub fn simple(&mut self, cmd: u8) -> Result<(), NlError> {
+        self.genl.command(cmd, |_| {}).map(drop)
     }
 
     fn ueid_cmd(&mut self, cmd: u8, eid: &str) -> Result<(), NlError> {

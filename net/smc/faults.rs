@@ -50,6 +50,9 @@ mod tests {
         a
     }
 
+    // The cases bind fixed ports 29901..29912: below the ephemeral range and clear of the
+    // 7xxx ports the QEMU tests use (their TIME_WAIT sockets would make a bind here fail
+    // when the module is loaded after a test's connections).
     fn listener(port: u16) -> Result<KernelSocket> {
         let l = KernelSocket::new(Net::init_ns(), AF_SMC, STREAM, 0)?;
         l.bind(&SockAddr::from_bytes(&loopback(port)))?;
@@ -180,12 +183,12 @@ mod tests {
 
     #[test]
     fn data_ready_hook_sees_connections_until_dropped() -> Result {
-        let l = Arc::new(tcp_server(7912)?, GFP_KERNEL)?;
+        let l = Arc::new(tcp_server(29912)?, GFP_KERNEL)?;
         let count = Arc::new(Count(AtomicU32::new(0)), GFP_KERNEL)?;
         let hook = DataReadyHook::new(l.clone(), count.clone())?;
         let second = DataReadyHook::new(l.clone(), count.clone());
         let busy = matches!(second, Err(e) if e == EBUSY);
-        let _c1 = client(7912)?;
+        let _c1 = client(29912)?;
         // Woken by the socket's own callback, which the hook calls first.
         let _a1 = l.accept(0)?;
         let start = Instant::<Monotonic>::now();
@@ -194,7 +197,7 @@ mod tests {
         }
         let seen = count.0.load(Relaxed);
         drop(hook);
-        let _c2 = client(7912)?;
+        let _c2 = client(29912)?;
         let _a2 = l.accept(0)?;
         let after = count.0.load(Relaxed);
         assert!(busy);
@@ -205,9 +208,9 @@ mod tests {
 
     #[test]
     fn garbage_is_dropped() -> Result {
-        let l = listener(7901)?;
+        let l = listener(29901)?;
         let before = errors();
-        let c = client(7901)?;
+        let c = client(29901)?;
         c.send_bytes(&[0xab; 64], bindings::MSG_NOSIGNAL)?;
         assert!(dropped_within(&c, 10));
         assert!(nothing_to_accept(&l));
@@ -217,8 +220,8 @@ mod tests {
 
     #[test]
     fn truncated_message_is_dropped() -> Result {
-        let l = listener(7902)?;
-        let c = client(7902)?;
+        let l = listener(29902)?;
+        let c = client(29902)?;
         // A proposal header that promises 100 bytes, 20 of them sent, then EOF.
         let mut m = [0u8; 20];
         m[..4].copy_from_slice(&clc::EYECATCHER_SMCR);
@@ -234,10 +237,10 @@ mod tests {
 
     #[test]
     fn partial_header_then_close_is_dropped() -> Result {
-        let l = listener(7903)?;
+        let l = listener(29903)?;
         let before = errors();
         {
-            let c = client(7903)?;
+            let c = client(29903)?;
             c.send_bytes(&clc::EYECATCHER_SMCR, bindings::MSG_NOSIGNAL)?;
         }
         // The handshake notices the close at once; give it a moment.
@@ -252,8 +255,8 @@ mod tests {
 
     #[test]
     fn stalled_client_is_dropped_after_the_clc_timeout() -> Result {
-        let l = listener(7904)?;
-        let c = client(7904)?;
+        let l = listener(29904)?;
+        let c = client(29904)?;
         let start = Instant::<Monotonic>::now();
         assert!(dropped_within(&c, 12));
         let ms = start.elapsed().as_millis();
@@ -265,10 +268,10 @@ mod tests {
 
     #[test]
     fn listener_closed_with_handshakes_in_flight() -> Result {
-        let l = listener(7905)?;
+        let l = listener(29905)?;
         let mut clients = KVec::new();
         for _ in 0..8 {
-            clients.push(client(7905)?, GFP_KERNEL)?;
+            clients.push(client(29905)?, GFP_KERNEL)?;
         }
         // Let the listener take them into handshakes.
         fsleep(Delta::from_millis(300));
@@ -284,8 +287,8 @@ mod tests {
 
     #[test]
     fn client_decline_falls_back_with_data_intact() -> Result {
-        let l = listener(7906)?;
-        let c = client(7906)?;
+        let l = listener(29906)?;
+        let c = client(29906)?;
         let mut m = [0u8; clc::DECLINE_V2_LEN];
         let n = Decline::new(clc::SMC_V2, DeclineReason::NoSmcDev, [0; clc::SYSTEMID_LEN])
             .encode(&mut m)
@@ -309,8 +312,8 @@ mod tests {
 
     #[test]
     fn client_proposes_and_falls_back_on_a_decline() -> Result {
-        let l = tcp_server(7907)?;
-        let (c, a) = smc_client(&l, 7907)?;
+        let l = tcp_server(29907)?;
+        let (c, a) = smc_client(&l, 29907)?;
         let mut buf = [0u8; clc::PROPOSAL_MAX_LEN];
         // The loopback device is there: the client proposes SMC-Dv2.
         assert!(matches!(recv_clc(&a, &mut buf)?, Message::Proposal(_)));
@@ -328,9 +331,9 @@ mod tests {
     /// (`smc_v2_determine_accepted_chid()`), a protocol error, no Decline.
     #[test]
     fn client_fails_on_an_accept_of_a_device_not_offered() -> Result {
-        let l = tcp_server(7908)?;
+        let l = tcp_server(29908)?;
         let before = client_errors();
-        let (c, a) = smc_client(&l, 7908)?;
+        let (c, a) = smc_client(&l, 29908)?;
         let mut buf = [0u8; clc::PROPOSAL_MAX_LEN];
         assert!(matches!(recv_clc(&a, &mut buf)?, Message::Proposal(_)));
         let n = unhex(C_ACCEPT, &mut buf);
@@ -347,9 +350,9 @@ mod tests {
 
     #[test]
     fn client_fails_on_garbage() -> Result {
-        let l = tcp_server(7909)?;
+        let l = tcp_server(29909)?;
         let before = client_errors();
-        let (c, a) = smc_client(&l, 7909)?;
+        let (c, a) = smc_client(&l, 29909)?;
         let mut buf = [0u8; clc::PROPOSAL_MAX_LEN];
         assert!(matches!(recv_clc(&a, &mut buf)?, Message::Proposal(_)));
         a.send_bytes(b"GET / HTTP/1.0\r\n\r\n", bindings::MSG_NOSIGNAL)?;
@@ -363,8 +366,8 @@ mod tests {
 
     #[test]
     fn client_gives_up_after_the_clc_timeout() -> Result {
-        let l = tcp_server(7910)?;
-        let (c, a) = smc_client(&l, 7910)?;
+        let l = tcp_server(29910)?;
+        let (c, a) = smc_client(&l, 29910)?;
         let mut buf = [0u8; clc::PROPOSAL_MAX_LEN];
         assert!(matches!(recv_clc(&a, &mut buf)?, Message::Proposal(_)));
         let t = Instant::<Monotonic>::now();
@@ -377,8 +380,8 @@ mod tests {
 
     #[test]
     fn client_closed_with_its_handshake_in_flight() -> Result {
-        let l = tcp_server(7911)?;
-        let (c, a) = smc_client(&l, 7911)?;
+        let l = tcp_server(29911)?;
+        let (c, a) = smc_client(&l, 29911)?;
         let mut buf = [0u8; clc::PROPOSAL_MAX_LEN];
         assert!(matches!(recv_clc(&a, &mut buf)?, Message::Proposal(_)));
         // The client waits for an answer that never comes; closing it ends the wait.

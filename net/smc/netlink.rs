@@ -13,7 +13,7 @@
 //! time (under `genl_mutex`): that serialises the writers of [`crate::ueid::UEIDS`].
 
 use crate::{
-    clc::{EID_LEN, HOSTNAME_LEN, SMC_RELEASE, SMC_V2},
+    clc::{HOSTNAME_LEN, SMC_RELEASE, SMC_V2},
     lgr::{self, LgrDiag},
     stats,
     ueid::{self, UEIDS},
@@ -48,8 +48,8 @@ const DUMP_HS_LIMITATION: u8 = bindings::SMC_NETLINK_DUMP_HS_LIMITATION as u8;
 const ENABLE_HS_LIMITATION: u8 = bindings::SMC_NETLINK_ENABLE_HS_LIMITATION as u8;
 const DISABLE_HS_LIMITATION: u8 = bindings::SMC_NETLINK_DISABLE_HS_LIMITATION as u8;
 
-/// An attribute number of `include/uapi/linux/smc.h`.
-const fn a(v: u32) -> u16 {
+/// An attribute number of `include/uapi/linux/smc.h` (bindgen gives them as `u32`).
+pub(crate) const fn a(v: u32) -> u16 {
     v as u16
 }
 
@@ -257,7 +257,6 @@ fn lgr_attrs(m: &mut Attrs<'_>, g: &LgrDiag) -> Result {
             m.put_string(a(bindings::SMC_NLA_LGR_V2_NEG_EID), c_str(&g.peer.eid))
         })?;
     }
-    let _ = EID_LEN;
     Ok(())
 }
 

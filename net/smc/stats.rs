@@ -14,7 +14,7 @@
 //! most [`MAX_REASONS`] distinct reasons, as C's `SMC_MAX_FBACK_RSN_CNT`; more are counted
 //! under `other`).
 
-use crate::clc::DeclineReason;
+use crate::{clc::DeclineReason, netlink::a};
 use core::{
     fmt,
     sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering},
@@ -204,11 +204,6 @@ impl NetStats {
         dump.set_pos(2, 1);
         Ok(true)
     }
-}
-
-/// An attribute number of `include/uapi/linux/smc.h`.
-const fn a(v: u32) -> u16 {
-    v as u16
 }
 
 /// A `SMC_NLA_STATS_*_TECH` nest with success counts `(client, server)` (SMC-Dv2).

@@ -279,18 +279,12 @@ impl Dump<'_> {
 
     /// The dump's saved position `i` (0 to 5; 0 at the start of a dump).
     pub fn pos(&self, i: usize) -> i64 {
-        // SAFETY: `args` is the active view of the callback's context for dumps that use it.
-        let args = unsafe { &self.cb.__bindgen_anon_1.args };
-        args.get(i).map_or(0, |&v| v as i64)
+        cb_pos(self.cb, i)
     }
 
     /// Saves position `i` for the next part.
     pub fn set_pos(&mut self, i: usize, v: i64) {
-        // SAFETY: As in `pos`.
-        let args = unsafe { &mut self.cb.__bindgen_anon_1.args };
-        if let Some(a) = args.get_mut(i) {
-            *a = v as _;
-        }
+        cb_set_pos(self.cb, i, v)
     }
 
     /// Adds one message of command `cmd` with `flags` ([`NLM_F_MULTI`] in a dump), its
@@ -334,6 +328,24 @@ impl Dump<'_> {
 
     fn len(&self) -> i32 {
         self.skb.len as i32
+    }
+}
+
+/// Position `i` kept in the scratch space of netlink dump `cb` (0 at the start of a dump):
+/// the positions of [`Dump`] and of `sock_diag`'s dumps.
+pub(crate) fn cb_pos(cb: &bindings::netlink_callback, i: usize) -> i64 {
+    // SAFETY: `args` is the view of the callback's scratch space the Rust dumps use; any bit
+    // pattern is a valid `long`.
+    let args = unsafe { &cb.__bindgen_anon_1.args };
+    args.get(i).map_or(0, |&v| v as i64)
+}
+
+/// Saves position `i` of dump `cb` ([`cb_pos`]).
+pub(crate) fn cb_set_pos(cb: &mut bindings::netlink_callback, i: usize, v: i64) {
+    // SAFETY: As in `cb_pos`.
+    let args = unsafe { &mut cb.__bindgen_anon_1.args };
+    if let Some(a) = args.get_mut(i) {
+        *a = v as _;
     }
 }
 

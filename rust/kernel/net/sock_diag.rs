@@ -23,8 +23,7 @@ use super::{
 use crate::{bindings, error::to_result, prelude::*, types::Opaque, ThisModule};
 use core::sync::atomic::{AtomicPtr, Ordering};
 
-/// `NLM_F_MULTI`: a part of a multi-part message (every message of a dump).
-pub const NLM_F_MULTI: u32 = bindings::NLM_F_MULTI;
+pub use super::genl::NLM_F_MULTI;
 
 /// How a family answers dumps.
 pub trait DumpHandler: 'static {
@@ -129,18 +128,12 @@ impl Dump<'_> {
 
     /// The dump's saved position `i` (0 to 5; 0 at the start of a dump).
     pub fn pos(&self, i: usize) -> i64 {
-        // SAFETY: `args` is the view of the callback's scratch space this module uses.
-        let args = unsafe { &self.cb.__bindgen_anon_1.args };
-        args.get(i).map_or(0, |&v| v as i64)
+        super::genl::cb_pos(self.cb, i)
     }
 
     /// Saves position `i` for the next part.
     pub fn set_pos(&mut self, i: usize, v: i64) {
-        // SAFETY: As in `pos`.
-        let args = unsafe { &mut self.cb.__bindgen_anon_1.args };
-        if let Some(a) = args.get_mut(i) {
-            *a = v as _;
-        }
+        super::genl::cb_set_pos(self.cb, i, v)
     }
 
     /// The user id owning `sk` as the requester's user namespace sees it.

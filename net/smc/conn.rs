@@ -20,8 +20,9 @@
 //!   `smc_tx_consumer_update()` does.
 //! - `sendmsg` copies into the peer's ring as far as the peer's last consumer cursor allows,
 //!   then sends its CDC message; with no room it sets `write_blocked` and waits for the
-//!   peer's consumer update. No send buffer of our own: data goes to the peer at once (one
-//!   copy from user space into a bounce buffer, one by the device into the peer's DMB).
+//!   peer's consumer update. Unlike C, no unsent data is queued: data goes to the peer at
+//!   once, in pieces of the send buffer's size (one copy from user space into the send
+//!   buffer, one by the device into the peer's DMB).
 //! - Closing follows `wire/src/close.rs` (C's states): the close, `shutdown` and the peer's
 //!   flags move the state, and a step's message goes out as a CDC message with the flag.
 //!   A released socket's connection lives on until its close completes (the peer's close
@@ -65,8 +66,6 @@ const MAX_REFUSED: u32 = 8;
 pub(crate) static CDC_IGNORED: AtomicU64 = AtomicU64::new(0);
 pub(crate) static CDC_REFUSED: AtomicU64 = AtomicU64::new(0);
 
-/// The largest piece copied at once (the bounce buffer's size).
-const BOUNCE_LEN: usize = 64 * 1024;
 
 /// The ring offset of the producer cursor word and of the consumer cursor word in a CDC
 /// message.
@@ -79,7 +78,8 @@ struct Inner {
     dmb: Option<Dmb>,
     /// Our hold on the device (`None` once the connection ended).
     user: Option<DeviceUser>,
-    /// Scratch space for copies between user space and the DMBs.
+    /// Scratch space for copies between user space and the DMBs: the send buffer, as big as
+    /// the largest piece moved at once (its size from `net.smc.wmem` or `SO_SNDBUF`).
     bounce: KVVec<u8>,
     /// The peer's producer cursor in our ring, as last accepted.
     peer_prod: Cursor,
@@ -154,6 +154,8 @@ pub(crate) struct Conn {
     peer_ring: u32,
     /// The size of our ring.
     rx_ring: u32,
+    /// The size of the send buffer ([`Inner::bounce`]).
+    sndbuf: u32,
     #[pin]
     inner: Mutex<Inner>,
     /// Notified when data, room or the state changed.
@@ -183,6 +185,17 @@ impl DmbSignal for RxSignal {
 
 /// A new connection token: never 0; tokens repeat only after 2^32 connections, long after
 /// a connection with the same one is gone.
+/// A send buffer of the largest size class up to `want` that memory allows (C's
+/// `__smc_buf_create()` for the send buffer).
+fn alloc_sndbuf(want: u32) -> Result<KVVec<u8>> {
+    for (_, len) in crate::negotiate::smcd_dmb_sizes_from(want) {
+        if let Ok(b) = KVVec::from_elem(0u8, len as usize, GFP_KERNEL | kernel::alloc::flags::__GFP_NOWARN) {
+            return Ok(b);
+        }
+    }
+    Err(ENOMEM)
+}
+
 fn new_token() -> u32 {
     loop {
         let t = NEXT_TOKEN.fetch_add(1, Relaxed).wrapping_add(1);
@@ -216,7 +229,8 @@ enum Waited {
 
 impl Conn {
     /// The connection over `dmb` (ours, registered for the peer) in `lgr`, writing into the
-    /// peer's DMB `peer_token` of `peer_len` bytes. Joins the link group and takes the
+    /// peer's DMB `peer_token` of `peer_len` bytes through a send buffer of up to `sndbuf`
+    /// bytes (smaller if memory is short, as C downsizes). Joins the link group and takes the
     /// signals of `dmb`.
     pub(crate) fn new(
         lgr: Arc<LinkGroup>,
@@ -224,13 +238,16 @@ impl Conn {
         dmb: Dmb,
         peer_token: u64,
         peer_len: u32,
+        sndbuf: u32,
     ) -> Result<Arc<Conn>> {
         let rx_ring = dmb.len().checked_sub(SMCD_CDC_LEN as u32).ok_or(EINVAL)?;
         let peer_ring = peer_len.checked_sub(SMCD_CDC_LEN as u32).ok_or(EINVAL)?;
         if rx_ring == 0 || peer_ring == 0 {
             return Err(EINVAL);
         }
-        let bounce = KVVec::from_elem(0u8, BOUNCE_LEN, GFP_KERNEL)?;
+        let bounce = alloc_sndbuf(sndbuf)?;
+        // At most 1 MiB (the largest size class).
+        let bounce_len = bounce.len() as u32;
         let conn = Arc::pin_init(
             try_pin_init!(Conn {
                 lgr: lgr.clone(),
@@ -238,6 +255,7 @@ impl Conn {
                 peer_token,
                 peer_ring,
                 rx_ring,
+                sndbuf: bounce_len,
                 inner <- new_mutex!(
                     Inner {
                         dmb: None,
@@ -277,7 +295,7 @@ impl Conn {
     /// The sizes of the connection's send buffer and of its DMB with the CDC area (what C
     /// counts in `alloc_sndbufs` and `alloc_rmbs`).
     pub(crate) fn buf_sizes(&self) -> (u32, u32) {
-        (BOUNCE_LEN as u32, self.rx_ring + SMCD_CDC_LEN as u32)
+        (self.sndbuf, self.rx_ring + SMCD_CDC_LEN as u32)
     }
 
     /// The snapshot diagnostics report.
@@ -295,7 +313,7 @@ impl Conn {
         };
         ConnDiag {
             token: self.token,
-            sndbuf: BOUNCE_LEN as u32,
+            sndbuf: self.sndbuf,
             rmbe: self.rx_ring,
             peer_rmbe: self.peer_ring,
             rx_prod: g.peer_prod,
@@ -670,7 +688,7 @@ impl Conn {
                 }
             }
             g.write_blocked = false;
-            let n = (room as usize).min(len - sent).min(BOUNCE_LEN);
+            let n = (room as usize).min(len - sent).min(g.bounce.len());
             let got = {
                 let buf = &mut g.bounce[..n];
                 msg.copy_from(buf)

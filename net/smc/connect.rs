@@ -11,7 +11,7 @@
 
 use crate::{
     handshake::{self, Established},
-    stats::NetStats,
+    netns::Netns,
 };
 use kernel::{
     bindings,
@@ -29,9 +29,9 @@ const SHUT_RDWR: i32 = 2;
 #[pin_data]
 pub(crate) struct Connecting {
     clc: Arc<KernelSocket>,
-    stats: Arc<NetStats>,
-    /// The DMB size to start from.
-    dmb_want: u32,
+    ns: Arc<Netns>,
+    /// The buffer sizes to start from.
+    bufs: handshake::Bufs,
     /// `None` until the work item is done; then why the connection stays on TCP, or the
     /// error that ended it (`None` inside: the TCP connection itself failed). Either error is
     /// the CLC socket's then, for the application's calls to report.
@@ -53,12 +53,12 @@ pub(crate) type Outcome = Result<Established, Option<Error>>;
 
 impl Connecting {
     /// The handshake of `clc`, to [`Connecting::start`] once its connect is under way.
-    pub(crate) fn new(clc: Arc<KernelSocket>, stats: Arc<NetStats>, dmb_want: u32) -> Result<Arc<Self>> {
+    pub(crate) fn new(clc: Arc<KernelSocket>, ns: Arc<Netns>, bufs: handshake::Bufs) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Connecting {
                 clc,
-                stats,
-                dmb_want,
+                ns,
+                bufs,
                 outcome <- new_mutex!(None, "Connecting::outcome"),
                 cv <- new_condvar!("Connecting::cv"),
                 work <- new_work!("Connecting::work"),
@@ -120,7 +120,7 @@ impl Connecting {
                 let state = u32::from(self.clc.sk_state());
                 if state == bindings::TCP_ESTABLISHED || state == bindings::TCP_CLOSE_WAIT {
                     // A peer that does not answer within the CLC timeout: `ETIMEDOUT`.
-                    handshake::client(&self.clc, self.dmb_want)
+                    handshake::client(&self.clc, self.bufs)
                         .map_err(|e| Some(if e == EAGAIN { ETIMEDOUT } else { e }))
                 } else {
                     // Refused, reset or timed out: TCP's error, left for SO_ERROR.
@@ -129,11 +129,11 @@ impl Connecting {
             }
         };
         match &outcome {
-            Ok(Established::Fallback(f)) => self.stats.client.fallback(f.reason),
-            Ok(Established::Smcd(_)) => self.stats.client.smcd(),
+            Ok(Established::Fallback(f)) => self.ns.stats.client.fallback(f.reason),
+            Ok(Established::Smcd(_)) => self.ns.stats.client.smcd(),
             Err(Some(e)) => {
                 let e = *e;
-                self.stats.client.error();
+                self.ns.stats.client.error();
                 // The connection is unusable: the application's next call and `SO_ERROR`
                 // report the error (C sets it on the SMC socket), the later calls fail.
                 self.clc.set_error(-e.to_errno());

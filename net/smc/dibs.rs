@@ -4,22 +4,25 @@
 //! `ism_ivshmem`'s, and the loopback device) come and go.
 //!
 //! It keeps the devices in the order C's `smcd_dev_list` has them (the loopback device first,
-//! then the newest first: none has a PNET ID here) and publishes what a client proposal offers
-//! of each (GID, CHID) in [`OFFERED`] for the handshake. A node with a device is SMC-Dv2
-//! capable, which changes the reasons a server declines for, as in C. No device carries data
-//! yet (there is no SMC-D data path).
+//! then the newest without a PNET ID, then those with one, oldest first) and publishes each
+//! (GID, CHID, and whether a client proposal offers it) in [`OFFERED`] for the handshake. A
+//! device's PNET ID can only be the user's here (the pnet table's, [`crate::pnet`]): off s390
+//! devices have none of their own. A node with a device is SMC-Dv2
+//! capable, which changes the reasons a server declines for, as in C.
 //!
 //! Locking: [`Core::devices`] (mutex, "Core::devices") protects the list and
 //! serialises the writers of [`OFFERED`]; it is only taken from the DIBS layer's
 //! `add_dev`/`del_dev` callbacks, and nothing is called with it held. [`OFFERED`] is read
 //! without a lock (a sequence count, as a seqlock).
 
-use crate::negotiate::OfferedDevice;
+use crate::{negotiate::OfferedDevice, pnetid::PnetId};
 use core::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use crate::lgr::Core;
 use kernel::{
     dibs::{self, Device},
+    net::socket::Net,
     prelude::*,
+    str::BStr,
     sync::{aref::ARef, Arc},
 };
 
@@ -45,6 +48,9 @@ pub(crate) struct Offered {
     gid: [AtomicU64; MAX_DEVICES],
     gid_ext: [AtomicU64; MAX_DEVICES],
     chid: [AtomicU32; MAX_DEVICES],
+    /// A client offers the device (C: it has no PNET ID, or one an interface of the
+    /// namespace has, which off s390 none has).
+    client: [AtomicBool; MAX_DEVICES],
 }
 
 /// The devices a client offers now.
@@ -54,25 +60,32 @@ pub(crate) static OFFERED: Offered = Offered {
     gid: [const { AtomicU64::new(0) }; MAX_DEVICES],
     gid_ext: [const { AtomicU64::new(0) }; MAX_DEVICES],
     chid: [const { AtomicU32::new(0) }; MAX_DEVICES],
+    client: [const { AtomicBool::new(false) }; MAX_DEVICES],
 };
 
 impl Offered {
-    /// Copies the devices into `out`; returns how many there are.
-    pub(crate) fn read(&self, out: &mut [OfferedDevice; MAX_DEVICES]) -> usize {
+    /// Copies the devices into `out` (only those a client offers if `client`, else all, in
+    /// list order: a server's index is the list position); returns how many there are.
+    pub(crate) fn read(&self, out: &mut [OfferedDevice; MAX_DEVICES], client: bool) -> usize {
         loop {
             let s1 = self.seq.load(Ordering::Acquire);
             if s1 & 1 == 0 {
                 let n = self.count.load(Ordering::Relaxed).min(MAX_DEVICES);
-                for (i, o) in out.iter_mut().enumerate().take(n) {
-                    *o = OfferedDevice {
+                let mut got = 0;
+                for i in 0..n {
+                    if client && !self.client[i].load(Ordering::Relaxed) {
+                        continue;
+                    }
+                    out[got] = OfferedDevice {
                         gid: self.gid[i].load(Ordering::Relaxed),
                         gid_ext: self.gid_ext[i].load(Ordering::Relaxed),
                         chid: self.chid[i].load(Ordering::Relaxed) as u16,
                     };
+                    got += 1;
                 }
                 fence(Ordering::Acquire);
                 if self.seq.load(Ordering::Relaxed) == s1 {
-                    return n;
+                    return got;
                 }
             }
             core::hint::spin_loop();
@@ -80,7 +93,7 @@ impl Offered {
     }
 
     /// Publishes `devs`; the caller holds [`Core::devices`].
-    fn publish(&self, devs: &[Option<Entry>]) {
+    pub(crate) fn publish(&self, devs: &[Option<Entry>]) {
         self.seq.fetch_add(1, Ordering::Relaxed);
         fence(Ordering::Release);
         let mut n = 0;
@@ -88,6 +101,7 @@ impl Offered {
             self.gid[i].store(e.offer.gid, Ordering::Relaxed);
             self.gid_ext[i].store(e.offer.gid_ext, Ordering::Relaxed);
             self.chid[i].store(e.offer.chid.into(), Ordering::Relaxed);
+            self.client[i].store(e.pnetid.is_none(), Ordering::Relaxed);
             n = i + 1;
         }
         self.count.store(n, Ordering::Relaxed);
@@ -100,6 +114,18 @@ pub(crate) struct Entry {
     pub(crate) dev: ARef<Device>,
     pub(crate) offer: OfferedDevice,
     pub(crate) loopback: bool,
+    /// The PNET ID the user gave it (C: `pnetid` with `pnetid_by_user`).
+    pub(crate) pnetid: Option<PnetId>,
+}
+
+impl Entry {
+    /// Whether the pnet table's name `name` is this device's (its own name or its parent's,
+    /// as C matches).
+    pub(crate) fn named(&self, name: &[u8]) -> bool {
+        let d = self.dev.as_dev();
+        crate::pnetid::names_match(name, d.name().to_bytes())
+            || self.dev.parent_name().is_some_and(|p| crate::pnetid::names_match(name, p.to_bytes()))
+    }
 }
 
 /// The DIBS devices SMC-D may use: the module as a DIBS client. The list is
@@ -115,10 +141,16 @@ impl dibs::Client for SmcdDevices {
         let gid = dev.gid();
         let fabric = dev.fabric_id();
         let loopback = fabric == dibs::LOOPBACK_FABRIC;
+        // A pnet table entry of the initial namespace may name it (C:
+        // `smc_pnetid_by_table_smcd()`).
+        let name = dev.as_dev().name().to_bytes();
+        let parent = dev.parent_name().map(|p| p.to_bytes());
+        let pnetid = crate::netns::of(Net::init_ns()).and_then(|ns| ns.pnet.device_pnetid(name, parent));
         let entry = Entry {
             dev: dev.into(),
             offer: OfferedDevice { gid: gid.hi(), gid_ext: gid.lo(), chid: fabric },
             loopback,
+            pnetid,
         };
         let mut devices = self.core.devices.lock();
         let used = devices.iter().flatten().count();
@@ -130,8 +162,15 @@ impl dibs::Client for SmcdDevices {
             );
             return;
         }
-        // C's smcd_register_dev(): the loopback device first, then the newest.
-        let at = if loopback || !devices[0].as_ref().is_some_and(|e| e.loopback) { 0 } else { 1 };
+        // C's smcd_register_dev(): the loopback device first, then the newest without a PNET
+        // ID; one with a PNET ID last.
+        let at = if pnetid.is_some() {
+            used
+        } else if loopback || !devices[0].as_ref().is_some_and(|e| e.loopback) {
+            0
+        } else {
+            1
+        };
         devices[at..=used].rotate_right(1);
         devices[at] = Some(entry);
         OFFERED.publish(&devices[..]);
@@ -144,6 +183,10 @@ impl dibs::Client for SmcdDevices {
             gid.hi(),
             gid.lo()
         );
+        if let Some(id) = pnetid {
+            let id = crate::pnetid::nul_terminated(&id);
+            dev_info!(dev.as_dev(), "smc_rs: PNET ID {} (user defined)\n", BStr::from_bytes(id));
+        }
     }
 
     fn handle_event(&self, dev: &Device, event: &dibs::Event) {

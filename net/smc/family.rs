@@ -31,7 +31,7 @@ use crate::{
     handshake::{self, Established, Fallback},
     listen::Listener,
     proto::{check_bind_addr, check_connect_addr, AddrError, IpVersion, SmcState, IPPROTO_SMC},
-    stats,
+    netns::{self, Netns},
 };
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::{
@@ -98,8 +98,8 @@ pub(crate) struct SmcSock {
     fallback: AtomicU32,
     /// The reason in the peer's Decline, if it sent one (C: `peer_diagnosis`).
     peer_diagnosis: AtomicU32,
-    /// The statistics of the socket's namespace.
-    stats: Arc<stats::NetStats>,
+    /// The socket's namespace: its statistics and settings.
+    ns: Arc<Netns>,
     /// The SMC-D connection, once the handshake chose SMC-D (never unset again).
     smcd: SetOnce<Arc<Conn>>,
     #[pin]
@@ -110,7 +110,7 @@ impl SmcSock {
     fn new(
         ip: IpVersion,
         clc: Arc<KernelSocket>,
-        stats: Arc<stats::NetStats>,
+        ns: Arc<Netns>,
         role: Role,
         why: Option<Fallback>,
         smcd: Option<Arc<Conn>>,
@@ -122,9 +122,9 @@ impl SmcSock {
         try_pin_init!(SmcSock {
             ip,
             clc,
-            stats,
             smcd: once,
-            limit_hs: AtomicBool::new(stats.limit_hs.load(Ordering::Relaxed)),
+            limit_hs: AtomicBool::new(ns.settings.limit_hs()),
+            ns,
             hs_pending: AtomicBool::new(false),
             broken: AtomicBool::new(false),
             listening: AtomicBool::new(false),
@@ -263,8 +263,8 @@ impl Family for Smc {
             bindings::sock_type_SOCK_STREAM as i32,
             bindings::IPPROTO_TCP as i32,
         )?;
-        let stats = stats::of(net).ok_or(ENODEV)?;
-        Ok(SmcSock::new(ip, Arc::new(clc, GFP_KERNEL)?, stats, Role::Init, None, None))
+        let ns = netns::of(net).ok_or(ENODEV)?;
+        Ok(SmcSock::new(ip, Arc::new(clc, GFP_KERNEL)?, ns, Role::Init, None, None))
     }
 
     fn release(sock: &Sock<Self>) {
@@ -300,11 +300,12 @@ impl Family for Smc {
         let nonblock = flags & bindings::O_NONBLOCK as i32 != 0;
         // Allocated before the lock; dropped unused if the socket connected before.
         let fresh = if matches!(*smc.role.lock(), Role::Init) {
-            Some(Connecting::new(
-                smc.clc.clone(),
-                smc.stats.clone(),
-                handshake::dmb_want(sock.bufsize_set(false)),
-            )?)
+            let s = &smc.ns.settings;
+            let bufs = handshake::Bufs {
+                dmb: s.dmb_want(sock.bufsize_set(false)),
+                sndbuf: s.sndbuf_want(sock.bufsize_set(true)),
+            };
+            Some(Connecting::new(smc.clc.clone(), smc.ns.clone(), bufs)?)
         } else {
             None
         };
@@ -358,8 +359,8 @@ impl Family for Smc {
         let fresh = if smc.listening.load(Ordering::Acquire) {
             None
         } else {
-            let want = handshake::dmb_want(sock.bufsize_set(false));
-            let l = Listener::new(smc.clc.clone(), smc.stats.clone(), backlog, want)?;
+            let set = (sock.bufsize_set(false), sock.bufsize_set(true));
+            let l = Listener::new(smc.clc.clone(), smc.ns.clone(), backlog, set)?;
             let hook = l.prepare_hook()?;
             Some((l, hook))
         };
@@ -398,7 +399,7 @@ impl Family for Smc {
             Established::Fallback(f) => (Some(f), None),
             Established::Smcd(c) => (None, Some(c)),
         };
-        Ok(SmcSock::new(smc.ip, conn.clc, smc.stats.clone(), Role::Accepted, fallback, smcd))
+        Ok(SmcSock::new(smc.ip, conn.clc, smc.ns.clone(), Role::Accepted, fallback, smcd))
     }
 
     fn accepted(_sock: &Sock<Self>, new: &Sock<Self>) {

@@ -22,10 +22,7 @@
 
 #[kernel::macros::kunit_tests(smc_rs_faults)]
 mod tests {
-    use crate::{
-        clc::{self, Decline, DeclineReason, Header, Message},
-        stats,
-    };
+    use crate::clc::{self, Decline, DeclineReason, Header, Message};
     use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
     use kernel::{
         bindings,
@@ -95,11 +92,11 @@ mod tests {
     }
 
     fn errors() -> u64 {
-        stats::of(Net::init_ns()).map_or(0, |s| s.server.error_count())
+        crate::netns::of(Net::init_ns()).map_or(0, |ns| ns.stats.server.error_count())
     }
 
     fn client_errors() -> u64 {
-        stats::of(Net::init_ns()).map_or(0, |s| s.client.error_count())
+        crate::netns::of(Net::init_ns()).map_or(0, |ns| ns.stats.client.error_count())
     }
 
     const TEN_S: u32 = 10_000;

@@ -137,17 +137,15 @@ impl Fallback {
     }
 }
 
-/// The DMB size a connection starts from by default: C sizes an RMB from `sk_rcvbuf / 2`,
-/// and an SMC socket's `sk_rcvbuf` starts at twice `net.smc.rmem` (64 KiB).
-const DMB_DEFAULT: u32 = 64 * 1024;
-
-/// The DMB size to start from for a socket whose receive buffer is `rcvbuf` if the
-/// application set it (`SO_RCVBUF`, which doubles what it asks for), as C takes it.
-pub(crate) fn dmb_want(rcvbuf: Option<i32>) -> u32 {
-    match rcvbuf {
-        Some(b) => u32::try_from(b / 2).unwrap_or(0).max(clc::SMC_BUF_MIN_SIZE),
-        None => DMB_DEFAULT,
-    }
+/// The buffer sizes a connection starts from ([`crate::settings::Settings::dmb_want`],
+/// [`crate::settings::Settings::sndbuf_want`]); the data path downsizes from there when memory
+/// or the device's room is short.
+#[derive(Clone, Copy)]
+pub(crate) struct Bufs {
+    /// Our DMB's size (with its CDC area).
+    pub(crate) dmb: u32,
+    /// The send buffer's size.
+    pub(crate) sndbuf: u32,
 }
 
 /// Registers a DMB for the peer `rgid` on `user`'s device: the wanted size, then smaller
@@ -192,16 +190,16 @@ fn send_accept_confirm(clc: &KernelSocket, m: &AcceptConfirm) -> Result {
     send_all(clc, &out, n)
 }
 
-/// The client's side, on a CLC socket whose TCP connection is established; `want` is the
-/// DMB size to start from ([`dmb_want`]).
-pub(crate) fn client(clc: &KernelSocket, want: u32) -> Result<Established> {
+/// The client's side, on a CLC socket whose TCP connection is established; `bufs` are the
+/// buffer sizes to start from.
+pub(crate) fn client(clc: &KernelSocket, bufs: Bufs) -> Result<Established> {
     if !clc.smc_option() {
         return Ok(Fallback::ours(DeclineReason::PeerNoSmc));
     }
     let ueids = UEIDS.read();
     let caps = local_caps(ueids.count());
     let mut devs = KBox::new([OfferedDevice::default(); dibs::MAX_DEVICES], GFP_KERNEL)?;
-    let n = if caps.ism_v2_capable { dibs::OFFERED.read(&mut devs) } else { 0 };
+    let n = if caps.ism_v2_capable { dibs::OFFERED.read(&mut devs, true) } else { 0 };
     let offered = devs.get(..n).unwrap_or(&[]);
     let Some(p) = negotiate::client_proposal_eids(offered, ueids.as_slice()) else {
         let version = negotiate::client_decline_version(&caps);
@@ -244,7 +242,7 @@ pub(crate) fn client(clc: &KernelSocket, want: u32) -> Result<Established> {
     if let (true, Some(p)) = (new, &choice.peer) {
         lgr.set_peer(p);
     }
-    let (dmb, code) = match register_dmb(&user, &peer, want) {
+    let (dmb, code) = match register_dmb(&user, &peer, bufs.dmb) {
         Ok(x) => x,
         Err(r) => {
             if new {
@@ -254,7 +252,7 @@ pub(crate) fn client(clc: &KernelSocket, want: u32) -> Result<Established> {
         }
     };
     let confirm = negotiate::client_confirm(&choice, &local_conn(&user, &dmb, code, lgr.id, new), &utsname::nodename());
-    let conn = match Conn::new(lgr.clone(), user, dmb, choice.peer_dmb.token, choice.peer_dmb.len) {
+    let conn = match Conn::new(lgr.clone(), user, dmb, choice.peer_dmb.token, choice.peer_dmb.len, bufs.sndbuf) {
         Ok(c) => c,
         Err(_) => {
             if new {
@@ -271,8 +269,8 @@ pub(crate) fn client(clc: &KernelSocket, want: u32) -> Result<Established> {
 }
 
 /// The server's side, on a CLC socket just accepted. `buf` is scratch space of
-/// [`CLC_BUF_LEN`] bytes; `want` as for [`client`].
-pub(crate) fn server(clc: &KernelSocket, buf: &mut [u8], want: u32) -> Result<Established> {
+/// [`CLC_BUF_LEN`] bytes; `bufs` as for [`client`].
+pub(crate) fn server(clc: &KernelSocket, buf: &mut [u8], bufs: Bufs) -> Result<Established> {
     if !clc.smc_option() {
         return Ok(Fallback::ours(DeclineReason::PeerNoSmc));
     }
@@ -290,7 +288,7 @@ pub(crate) fn server(clc: &KernelSocket, buf: &mut [u8], want: u32) -> Result<Es
     };
     let core = CORE.get();
     let mut offered = KBox::new([OfferedDevice::default(); dibs::MAX_DEVICES], GFP_KERNEL)?;
-    let n = if caps.ism_v2_capable && core.is_some() { dibs::OFFERED.read(&mut offered) } else { 0 };
+    let n = if caps.ism_v2_capable && core.is_some() { dibs::OFFERED.read(&mut offered, false) } else { 0 };
     let mut local = KBox::new([LocalDevice::default(); dibs::MAX_DEVICES], GFP_KERNEL)?;
     for (l, o) in local.iter_mut().zip(offered.iter()).take(n) {
         *l = LocalDevice { gid: o.gid, gid_ext: o.gid_ext, chid: o.chid };
@@ -323,7 +321,7 @@ pub(crate) fn server(clc: &KernelSocket, buf: &mut [u8], want: u32) -> Result<Es
                 continue;
             }
         };
-        match register_dmb(&user, &peer, want) {
+        match register_dmb(&user, &peer, bufs.dmb) {
             Ok((dmb, code)) => {
                 set_up = Some((user, lgr, new, dmb, code));
                 break;
@@ -378,7 +376,7 @@ pub(crate) fn server(clc: &KernelSocket, buf: &mut [u8], want: u32) -> Result<Es
         Err(AcceptError::Proto) => return fail(EPROTO),
     };
     let (peer_token, peer_len) = (peer.token, peer.len);
-    match Conn::new(lgr.clone(), user, dmb, peer_token, peer_len) {
+    match Conn::new(lgr.clone(), user, dmb, peer_token, peer_len, bufs.sndbuf) {
         Ok(c) => Ok(Established::Smcd(c)),
         Err(e) => fail(e),
     }

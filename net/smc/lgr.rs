@@ -146,6 +146,8 @@ pub(crate) struct LgrDiag {
     pub(crate) sndbuf_alloc: u64,
     pub(crate) dmb_alloc: u64,
     pub(crate) peer: PeerInfo,
+    /// The device's PNET ID (C reports the device's, `lgr->smcd->pnetid`).
+    pub(crate) pnetid: crate::pnetid::PnetId,
 }
 
 /// An SMC-D device as `SMC_NETLINK_GET_DEV_SMCD` reports it.
@@ -153,6 +155,8 @@ pub(crate) struct DevDiag {
     /// Link groups over it (C: `lgr_cnt`).
     pub(crate) lgrs: u32,
     pub(crate) pci: Option<kernel::dibs::PciInfo>,
+    /// Its PNET ID (the user's: [`crate::pnet`]).
+    pub(crate) pnetid: Option<crate::pnetid::PnetId>,
 }
 
 struct Conns {
@@ -252,8 +256,10 @@ impl Core {
         let keys = self.device_keys();
         let mut out = KVVec::with_capacity(groups.len(), GFP_KERNEL)?;
         for (dev, key) in keys.iter().enumerate() {
-            for g in groups.iter().filter(|g| Some(g.dev_key) == *key) {
-                if let Some(d) = g.diag(dev) {
+            let Some((key, pnetid)) = *key else { continue };
+            for g in groups.iter().filter(|g| g.dev_key == key) {
+                if let Some(mut d) = g.diag(dev) {
+                    d.pnetid = pnetid;
                     out.push_within_capacity(d).map_err(|_| ENOMEM)?;
                 }
             }
@@ -275,17 +281,53 @@ impl Core {
             let key = key_of(&e.dev);
             let lgrs = groups.iter().filter(|g| g.dev_key == key && g.reusable()).count() as u32;
             // Room for every device was made above.
-            let _ = out.push_within_capacity((i, DevDiag { lgrs, pci: e.dev.pci_info() }));
+            let _ = out.push_within_capacity((i, DevDiag { lgrs, pci: e.dev.pci_info(), pnetid: e.pnetid }));
         }
         Ok(out)
     }
 
-    /// The device keys in list order.
-    fn device_keys(&self) -> [Option<usize>; MAX_DEVICES] {
+    /// Gives the device the pnet table names `name` the PNET ID `id` unless it has one (C:
+    /// `smc_pnet_apply_smcd()`): `None` if no device has that name, else whether it took it.
+    pub(crate) fn apply_user_pnetid(&self, name: &[u8], id: &crate::pnetid::PnetId) -> Option<bool> {
+        let mut devices = self.devices.lock();
+        let e = devices.iter_mut().flatten().find(|e| e.named(name))?;
+        if e.pnetid.is_some() {
+            return Some(false);
+        }
+        e.pnetid = Some(*id);
+        let dev = e.dev.clone();
+        crate::dibs::OFFERED.publish(&devices[..]);
+        drop(devices);
+        let id = kernel::str::BStr::from_bytes(crate::pnetid::nul_terminated(id));
+        dev_info!(dev.as_dev(), "smc_rs: user defined PNET ID {id} applied\n");
+        Some(true)
+    }
+
+    /// Takes the user's PNET ID `id` (every one if `None`) from the devices that have it;
+    /// whether one had it.
+    pub(crate) fn clear_user_pnetids(&self, id: Option<&[u8]>) -> bool {
+        let mut devices = self.devices.lock();
+        let mut any = false;
+        for e in devices.iter_mut().flatten() {
+            if let Some(p) = e.pnetid.filter(|p| id.is_none_or(|id| crate::pnetid::same(id, p))) {
+                e.pnetid = None;
+                any = true;
+                let p = kernel::str::BStr::from_bytes(crate::pnetid::nul_terminated(&p));
+                dev_info!(e.dev.as_dev(), "smc_rs: user defined PNET ID {p} erased\n");
+            }
+        }
+        if any {
+            crate::dibs::OFFERED.publish(&devices[..]);
+        }
+        any
+    }
+
+    /// The device keys and PNET IDs in list order.
+    fn device_keys(&self) -> [Option<(usize, crate::pnetid::PnetId)>; MAX_DEVICES] {
         let devices = self.devices.lock();
         let mut keys = [None; MAX_DEVICES];
         for (k, e) in keys.iter_mut().zip(devices.iter()) {
-            *k = e.as_ref().map(|e| key_of(&e.dev));
+            *k = e.as_ref().map(|e| (key_of(&e.dev), e.pnetid.unwrap_or_default()));
         }
         keys
     }
@@ -451,7 +493,8 @@ impl LinkGroup {
         g.eid = p.eid;
     }
 
-    /// The group as netlink reports it; `None` once it ended or is no longer reusable.
+    /// The group as netlink reports it (without its device's PNET ID, which the device list
+    /// has); `None` once it ended or is no longer reusable.
     fn diag(&self, dev: usize) -> Option<LgrDiag> {
         if !self.reusable() {
             return None;
@@ -470,7 +513,8 @@ impl LinkGroup {
             (c.list.len() as u32, s, d)
         };
         let peer = *self.peer.lock();
-        Some(LgrDiag { dev, id: self.id, my_gid, peer_gid: self.peer_gid, chid, conns, sndbuf_alloc, dmb_alloc, peer })
+        let pnetid = Default::default();
+        Some(LgrDiag { dev, id: self.id, my_gid, peer_gid: self.peer_gid, chid, conns, sndbuf_alloc, dmb_alloc, peer, pnetid })
     }
 
     /// Adds `conn` to the group.

@@ -39,7 +39,7 @@
 
 use crate::{
     handshake::{self, Established},
-    stats,
+    netns::Netns,
 };
 use core::{
     mem,
@@ -95,15 +95,17 @@ struct Queue {
 pub(crate) struct Listener {
     /// The listening CLC socket (the SMC socket holds it too).
     clc: Arc<KernelSocket>,
-    /// The statistics of the listener's namespace.
-    stats: Arc<stats::NetStats>,
+    /// The listener's namespace: its statistics and settings.
+    ns: Arc<Netns>,
     /// How many connections may be in [`Queue::inflight`] and [`Queue::ready`] together.
     capacity: usize,
     /// The listener work is paused for lack of room ([`Queue::paused`], readable without the
     /// lock by [`DataReady::congested`]).
     congested: AtomicBool,
-    /// The DMB size a connection starts from.
-    dmb_want: u32,
+    /// The receive and send buffer sizes the application set, if it did (`SO_RCVBUF`,
+    /// `SO_SNDBUF`): each connection's buffers start from them, else from the namespace's
+    /// settings when the connection comes.
+    bufs_set: (Option<i32>, Option<i32>),
     #[pin]
     queue: Mutex<Queue>,
     /// Notified when [`Queue`] changes: a connection is ready, a handshake ended, the listener
@@ -120,12 +122,19 @@ impl_has_work! {
 }
 
 impl Listener {
+    /// The buffer sizes a connection coming now starts from.
+    fn bufs(&self) -> handshake::Bufs {
+        let (rcv, snd) = self.bufs_set;
+        let s = &self.ns.settings;
+        handshake::Bufs { dmb: s.dmb_want(rcv), sndbuf: s.sndbuf_want(snd) }
+    }
+
     /// Makes the listener of `clc` (not started: see [`Listener::start`]).
     pub(crate) fn new(
         clc: Arc<KernelSocket>,
-        stats: Arc<stats::NetStats>,
+        ns: Arc<Netns>,
         backlog: i32,
-        dmb_want: u32,
+        bufs_set: (Option<i32>, Option<i32>),
     ) -> Result<Arc<Self>> {
         let capacity = usize::try_from(backlog).unwrap_or(0).clamp(MIN_CAPACITY, MAX_CAPACITY);
         let inflight = KVVec::with_capacity(capacity, GFP_KERNEL)?;
@@ -133,10 +142,10 @@ impl Listener {
         let this = Arc::pin_init(
             pin_init!(Self {
                 clc,
-                stats,
+                ns,
                 capacity,
                 congested: AtomicBool::new(false),
-                dmb_want,
+                bufs_set,
                 queue <- new_mutex!(
                     Queue {
                         closing: false,
@@ -286,7 +295,7 @@ impl Listener {
     /// Starts the handshake of `clc`, just accepted; false if the listener is closing.
     fn start_handshake(self: &Arc<Self>, clc: KernelSocket) -> bool {
         let Ok(clc) = Arc::new(clc, GFP_KERNEL) else {
-            self.stats.server.error();
+            self.ns.stats.server.error();
             return true;
         };
         let conn = match Arc::pin_init(
@@ -295,7 +304,7 @@ impl Listener {
         ) {
             Ok(c) => c,
             Err(_) => {
-                self.stats.server.error();
+                self.ns.stats.server.error();
                 return true;
             }
         };
@@ -345,9 +354,9 @@ impl Listener {
             c.release();
         }
         match counted {
-            Some(Some(reason)) if queued => self.stats.server.fallback(reason),
-            Some(None) if queued => self.stats.server.smcd(),
-            _ => self.stats.server.error(),
+            Some(Some(reason)) if queued => self.ns.stats.server.fallback(reason),
+            Some(None) if queued => self.ns.stats.server.smcd(),
+            _ => self.ns.stats.server.error(),
         }
     }
 }
@@ -415,7 +424,7 @@ impl WorkItem for Conn {
 
     fn run(this: Arc<Conn>) {
         let outcome = match KVVec::from_elem(0u8, handshake::CLC_BUF_LEN, GFP_KERNEL) {
-            Ok(mut buf) => handshake::server(&this.clc, &mut buf, this.listener.dmb_want),
+            Ok(mut buf) => handshake::server(&this.clc, &mut buf, this.listener.bufs()),
             Err(e) => Err(e.into()),
         };
         this.listener.finish(&this, outcome);

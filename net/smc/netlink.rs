@@ -15,10 +15,9 @@
 use crate::{
     clc::{HOSTNAME_LEN, SMC_RELEASE, SMC_V2},
     lgr::{self, LgrDiag},
-    stats,
+    netns,
     ueid::{self, UEIDS},
 };
-use core::sync::atomic::Ordering;
 use kernel::{
     bindings,
     net::genl::{self, Attrs, Dump, Family, Handler, Op, Policy, Request, ADMIN_PERM, NLM_F_MULTI},
@@ -112,8 +111,8 @@ impl Handler for SmcGenl {
             // C switches the SEID on s390 only.
             ENABLE_SEID | DISABLE_SEID => Err(EOPNOTSUPP),
             ENABLE_HS_LIMITATION | DISABLE_HS_LIMITATION => {
-                let s = stats::of(req.net()).ok_or(ENODEV)?;
-                s.limit_hs.store(cmd == ENABLE_HS_LIMITATION, Ordering::Relaxed);
+                let ns = netns::of(req.net()).ok_or(ENODEV)?;
+                ns.settings.set_limit_hs(cmd == ENABLE_HS_LIMITATION);
                 Ok(())
             }
             _ => Err(EOPNOTSUPP),
@@ -129,14 +128,14 @@ impl Handler for SmcGenl {
             GET_LGR_SMCD => dump_lgrs(dump),
             GET_DEV_SMCD => dump_devices(dump),
             GET_STATS => {
-                let s = stats::of(dump.net()).ok_or(ENODEV)?;
+                let ns = netns::of(dump.net()).ok_or(ENODEV)?;
                 once(dump, |d| d.message(GET_STATS, NLM_F_MULTI, |m| {
-                    m.nest(a(bindings::SMC_GEN_STATS), |m| s.put_stats(m))
+                    m.nest(a(bindings::SMC_GEN_STATS), |m| ns.stats.put_stats(m))
                 }))
             }
             GET_FBACK_STATS => {
-                let s = stats::of(dump.net()).ok_or(ENODEV)?;
-                s.dump_fallbacks(dump, GET_FBACK_STATS, a(bindings::SMC_GEN_FBACK_STATS))
+                let ns = netns::of(dump.net()).ok_or(ENODEV)?;
+                ns.stats.dump_fallbacks(dump, GET_FBACK_STATS, a(bindings::SMC_GEN_FBACK_STATS))
             }
             DUMP_SEID => once(dump, |d| d.message(DUMP_SEID, NLM_F_MULTI, |m| {
                 if crate::dibs::ism_v2_capable() {
@@ -147,8 +146,8 @@ impl Handler for SmcGenl {
                 Ok(())
             })),
             DUMP_HS_LIMITATION => {
-                let s = stats::of(dump.net()).ok_or(ENODEV)?;
-                let on = s.limit_hs.load(Ordering::Relaxed);
+                let ns = netns::of(dump.net()).ok_or(ENODEV)?;
+                let on = ns.settings.limit_hs();
                 once(dump, |d| d.message(DUMP_HS_LIMITATION, NLM_F_MULTI, |m| {
                     m.put_u8(a(bindings::SMC_NLA_HS_LIMITATION_ENABLED), u8::from(on))
                 }))
@@ -246,8 +245,7 @@ fn lgr_attrs(m: &mut Attrs<'_>, g: &LgrDiag) -> Result {
     m.put_u32(a(bindings::SMC_NLA_LGR_D_CHID), u32::from(g.chid))?;
     m.put_uint(a(bindings::SMC_NLA_LGR_D_SNDBUF_ALLOC), g.sndbuf_alloc)?;
     m.put_uint(a(bindings::SMC_NLA_LGR_D_DMB_ALLOC), g.dmb_alloc)?;
-    // No PNET ID without a pnet table.
-    m.put_string(a(bindings::SMC_NLA_LGR_D_PNETID), b"")?;
+    m.put_string(a(bindings::SMC_NLA_LGR_D_PNETID), c_str(&g.pnetid))?;
     if g.peer.version > 1 {
         m.nest(a(bindings::SMC_NLA_LGR_D_V2_COMMON), |m| {
             m.put_u8(a(bindings::SMC_NLA_LGR_V2_VER), g.peer.version)?;
@@ -284,8 +282,9 @@ fn dump_devices(dump: &mut Dump<'_>) -> Result {
                 m.put_u16(a(bindings::SMC_NLA_DEV_PCI_DEVICE), device)?;
                 m.put_string(a(bindings::SMC_NLA_DEV_PCI_ID), c_str(&name))?;
                 m.nest(a(bindings::SMC_NLA_DEV_PORT), |m| {
-                    m.put_u8(a(bindings::SMC_NLA_DEV_PORT_PNET_USR), 0)?;
-                    m.put_string(a(bindings::SMC_NLA_DEV_PORT_PNETID), b"")
+                    let id = d.pnetid.unwrap_or_default();
+                    m.put_u8(a(bindings::SMC_NLA_DEV_PORT_PNET_USR), u8::from(d.pnetid.is_some()))?;
+                    m.put_string(a(bindings::SMC_NLA_DEV_PORT_PNETID), c_str(&id))
                 })
             })
         });

@@ -10,7 +10,7 @@
 //! - [`listen`]: the server side, handshakes in work items and the accept queue.
 //! - [`connect`]: the client side's handshake in a work item.
 //! - [`handshake`]: the CLC handshake on a connected CLC socket.
-//! - [`stats`]: why connections fell back, in debugfs.
+//! - [`stats`]: connection and fallback counts per namespace.
 //! - [`clc`], [`negotiate`]: the CLC messages on the wire and the decisions of each side, as
 //!   plain Rust (the `smc-wire` crate in `wire/`, also tested and fuzzed in userspace).
 //! - [`lgr`]: SMC-D link groups (and the module's SMC-D state), [`conn`]: one SMC-D
@@ -18,6 +18,9 @@
 //! - [`cdc`], [`close`], [`eid`]: the SMC-D CDC message and cursor arithmetic, the close state
 //!   machine, the user EID table (same crate).
 //! - [`netlink`], [`ueid`]: the `SMC_GEN_NETLINK` family (user EIDs) and the published table.
+//! - [`netns`], [`settings`]: the module's state per network namespace, its `net.smc` sysctls.
+//! - [`pnet`], [`pnetid`]: the pnet table and its `SMC_PNETID` family, PNET ID rules (same
+//!   crate).
 
 #[path = "wire/src/cdc.rs"]
 pub mod cdc;
@@ -39,7 +42,12 @@ mod listen;
 pub mod negotiate;
 mod diag;
 mod netlink;
+mod netns;
+mod pnet;
+#[path = "wire/src/pnetid.rs"]
+pub mod pnetid;
 mod proto;
+mod settings;
 mod stats;
 mod ueid;
 
@@ -80,6 +88,7 @@ struct SmcModule {
     #[pin]
     family: Registration<family::Smc>,
     _genl: genl::Registration,
+    _pnet_genl: genl::Registration,
     _fallback_file: Pin<KBox<debugfs::File<stats::FallbackView>>>,
     _debugfs: debugfs::Dir,
     _smc_option: SmcOptionUse,
@@ -87,7 +96,7 @@ struct SmcModule {
     devices: ClientRegistration<dibs::SmcdDevices>,
     _core: Published<lgr::Core>,
     #[pin]
-    _pernet: pernet::Registration<stats::SmcNet>,
+    _pernet: pernet::Registration<netns::SmcNet>,
 }
 
 /// Ends every link group when dropped (module exit).
@@ -105,6 +114,8 @@ impl kernel::InPlaceModule for SmcModule {
         let file = KBox::pin_init(dir.read_only_file(c"fallback", stats::FallbackView), GFP_KERNEL);
         let core = Arc::pin_init(lgr::Core::new(), GFP_KERNEL);
         try_pin_init!(Self {
+            // With the C smc loaded, its `net.smc` sysctls make this fail (the kernel logs
+            // the duplicate entry), as ours make the C smc fail.
             _pernet <- pernet::Registration::new(),
             _core: lgr::CORE.set(core.clone()?)?,
             devices: ClientRegistration::new(
@@ -116,6 +127,7 @@ impl kernel::InPlaceModule for SmcModule {
             _fallback_file: file?,
             _debugfs: dir,
             _genl: netlink::register()?,
+            _pnet_genl: pnet::register()?,
             family <- Registration::new(module),
             _diag: diag::HANDLER.register()?,
         })

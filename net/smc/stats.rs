@@ -5,10 +5,9 @@
 //! SMC-D.
 //!
 //! Kept per network namespace, as in C, and reported as C's generic netlink interface does
-//! (`SMC_NETLINK_GET_STATS`, `SMC_NETLINK_GET_FBACK_STATS`): each namespace has an [`NetStats`], which
-//! every SMC socket of the namespace holds a reference to (so its listener's work items can
-//! count without a namespace reference). Debugfs (`smc_rs/fallback`) shows the initial
-//! namespace's.
+//! (`SMC_NETLINK_GET_STATS`, `SMC_NETLINK_GET_FBACK_STATS`): each namespace's state
+//! ([`crate::netns::Netns`]) has a [`NetStats`]. Debugfs (`smc_rs/fallback`) shows the
+//! initial namespace's.
 //!
 //! Lock-free: a reason takes a slot by compare-and-exchange of its code into a free one (at
 //! most [`MAX_REASONS`] distinct reasons, as C's `SMC_MAX_FBACK_RSN_CNT`; more are counted
@@ -17,17 +16,15 @@
 use crate::{clc::DeclineReason, netlink::a};
 use core::{
     fmt,
-    sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering},
+    sync::atomic::{AtomicU32, AtomicU64, Ordering},
 };
 use kernel::{
     bindings,
     net::{
         genl::{Attrs, Dump, NLM_F_MULTI},
-        pernet::{PernetId, PernetState},
         socket::Net,
     },
     prelude::*,
-    sync::Arc,
 };
 
 /// Distinct reasons kept per role (C: `SMC_MAX_FBACK_RSN_CNT`).
@@ -114,18 +111,20 @@ impl Fallbacks {
     }
 }
 
-/// The statistics of one network namespace, and its handshake limitation switch.
+/// The statistics of one network namespace.
 pub(crate) struct NetStats {
     /// Connections accepted.
     pub(crate) server: Fallbacks,
     /// Connections made.
     pub(crate) client: Fallbacks,
-    /// New sockets limit their handshakes while their listener's SYN queue is congested
-    /// (C: `net->smc.limit_smc_hs`, `SMC_NETLINK_ENABLE_HS_LIMITATION`).
-    pub(crate) limit_hs: AtomicBool,
 }
 
 impl NetStats {
+    /// A new namespace's: all zero.
+    pub(crate) const fn new() -> Self {
+        Self { server: Fallbacks::new(), client: Fallbacks::new() }
+    }
+
     /// The attributes of `SMC_GEN_STATS` (C: `smc_nl_get_stats()`): SMC-D, then SMC-R (all
     /// zero: no SMC-R here), then the handshake errors. Only the connection counts are kept
     /// so far; the byte, buffer and call counters report 0.
@@ -262,39 +261,14 @@ fn put_tech(m: &mut Attrs<'_>, (clnt, srv): (u64, u64)) -> Result {
     Ok(())
 }
 
-/// The module's state in each network namespace.
-pub(crate) struct SmcNet {
-    stats: Arc<NetStats>,
-}
-
-static SMC_NET: PernetId<SmcNet> = PernetId::new();
-
-impl PernetState for SmcNet {
-    fn id() -> &'static PernetId<Self> {
-        &SMC_NET
-    }
-
-    fn init(_net: &Net) -> impl PinInit<Self, Error> {
-        let stats = Arc::new(
-            NetStats { server: Fallbacks::new(), client: Fallbacks::new(), limit_hs: AtomicBool::new(false) },
-            GFP_KERNEL,
-        );
-        try_init!(SmcNet { stats: stats? }? Error)
-    }
-}
-
-/// The statistics of `net` (`None` only before the module registered its namespace state).
-pub(crate) fn of(net: &Net) -> Option<Arc<NetStats>> {
-    net.pernet::<SmcNet>().map(|n| n.stats.clone())
-}
-
 /// The debugfs view of the initial namespace: one line per role and reason,
 /// `<role> <code> <count>`.
 pub(crate) struct FallbackView;
 
 impl fmt::Debug for FallbackView {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(s) = of(Net::init_ns()) {
+        if let Some(ns) = crate::netns::of(Net::init_ns()) {
+            let s = &ns.stats;
             s.server.show("srv", f)?;
             s.client.show("clnt", f)?;
         }

@@ -373,6 +373,12 @@ impl Device {
         unsafe { device::Device::from_raw(&raw mut (*self.as_raw()).dev) }
     }
 
+    /// The name of the device's parent (e.g. the PCI function's, `0000:00:04.0`), if it has
+    /// one (a loopback device has none).
+    pub fn parent_name(&self) -> Option<&CStr> {
+        self.as_dev().parent().map(|p| p.name())
+    }
+
     /// The PCI function the device sits on, if its parent is one (not for a loopback
     /// device): vendor, device id and PCI name (as `pci_name()` gives it, e.g.
     /// `0000:00:04.0`), as SMC reports a device to its users.

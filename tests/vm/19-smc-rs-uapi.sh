@@ -7,7 +7,13 @@
 # EID, peer host, VLAN, CHID, GIDs), devices, statistics (SMC-Dv2 successes
 # by role, fallback counts); and
 # sock_diag (smcss): every socket of the streams listed as SMC-D while they
-# run, none once they are closed.
+# run, none once they are closed; and
+# the net.smc sysctls: the same files, defaults and refusals of values out of
+# range, limit_smc_hs one switch with SMC_NETLINK_*_HS_LIMITATION, and
+# rmem/wmem sizing the buffers of the connections made after a change; and
+# SMC_PNETID (smc_pnet): adds, refusals, deletes, the listing, and a PNET ID
+# on the loopback device keeping it out of the client's proposal (the
+# connection falls back) until the entry is deleted.
 set -u
 . "$EXTRA/checks.inc"
 EID=SMC-RS-UAPI.TEST
@@ -39,15 +45,101 @@ workload() {
 }
 # The link group attributes that do not depend on timing, one line per group, sorted.
 lgr_fixed() { sed -n 's/^smcd_lgr id=[^ ]* \(gid=[^ ]* ext_gid=[^ ]* peer_gid=[^ ]* peer_ext_gid=[^ ]* chid=[^ ]*\) conns=[^ ]* \(vlan=.*pnetid=[^ ]*\) .* \(ver=.*\)$/\1 \2 \3/p' "$1" | sort -u; }
+# sysctls TAG: the net.smc files and how writes go, into /tmp/TAG.sysctl*.
+sysctls() {
+	sysctl -a 2>/dev/null | grep '^net\.smc\.' | sort > /tmp/$1.sysctl
+	# Out of range (each file's bounds as C has them), not a number, then in range.
+	for w in rmem=16383 wmem=1073741824 limit_smc_hs=2 smcr_buf_type=3 \
+		smcr_max_links_per_lgr=0 smcr_max_conns_per_lgr=256 smcr_max_send_wr=1 \
+		autocorking_size=-1 rmem=abc \
+		smcr_testlink_time=60 autocorking_size=4096; do
+		f=/proc/sys/net/smc/${w%%=*}
+		if sh -c "echo ${w#*=} > $f" 2>/dev/null; then r=ok; else r=refused; fi
+		echo "$w $r -> $(cat $f)"
+	done > /tmp/$1.sysctl-w
+	# One switch: the sysctl and generic netlink.
+	{
+		sysctl -w net.smc.limit_smc_hs=1 >/dev/null; smctest hslimit
+		smctest hslimit off; cat /proc/sys/net/smc/limit_smc_hs
+	} > /tmp/$1.sysctl-hs 2>&1
+	# Buffers from rmem/wmem: one stream's link group buffers, then the defaults back.
+	sysctl -w net.smc.rmem=131072 net.smc.wmem=262144 >/dev/null
+	smctest linkgroups > /tmp/$1.blgr0
+	port=$((port + 1))
+	smctest ueid add "$EID"
+	smctest stream server --family smc --port $port --bytes 64M --timeout 300 --name $1-bufs-server >/tmp/$1.bsrv 2>&1 &
+	spid=$!
+	until grep -q '^listening' /tmp/$1.bsrv; do sleep 0.1; done
+	smctest stream client --family smc --port $port --bytes 64M --timeout 300 --name $1-bufs-client >/tmp/$1.bcli 2>&1 &
+	cpid=$!
+	i=0
+	until [ "$(smctest diag | grep -c 'mode=smcd')" -ge 2 ] || [ $i -ge 100 ]; do i=$((i + 1)); sleep 0.1; done
+	smctest linkgroups > /tmp/$1.blgr
+	wait $cpid; wait $spid
+	grep -h '^TEST' /tmp/$1.bsrv /tmp/$1.bcli
+	smctest ueid flush
+	sysctl -w net.smc.rmem=65536 net.smc.wmem=65536 >/dev/null
+	# The DMBs the two connections (each side's) added are rmem each (C's
+	# totals also count the freed DMBs it keeps for reuse: hence the delta).
+	dmbs() { sed -n 's/.* dmbs=\([0-9]*\) .*/\1/p' "$1" | awk '{ s += $1 } END { print s + 0 }'; }
+	echo "dmbs $(( $(dmbs /tmp/$1.blgr) - $(dmbs /tmp/$1.blgr0) ))" > /tmp/$1.bufs
+	sed 's/^/  '$1' /' /tmp/$1.sysctl /tmp/$1.sysctl-w /tmp/$1.sysctl-hs /tmp/$1.blgr
+}
+# pnets TAG: smc_pnet's requests and their effect, into /tmp/TAG.pnet.
+pnets() {
+	smctest ueid add "$EID"
+	for a in "add net1 --eth eth0" "add NET1 --eth eth0" "add net1 --eth eth9" \
+		"add ab-c --eth eth0" "add net2 --ib lo --ib-port 3" "add net2 --ib lo" \
+		"add net3 --ib lo" "add net2 --ib nosuchdev" "del net7" "list"; do
+		echo "pnet $a: $(smctest pnet $a 2>&1 | tr '\n' ' ')"
+	done > /tmp/$1.pnet
+	# The loopback device has a PNET ID now: a client does not offer it.
+	pnet_stream $1 held >> /tmp/$1.pnet
+	# `del` matches the name as given (C upper-cases only what it adds).
+	for a in "del net2" "del NET2" "list" "add net4 --ib lo" "flush" "list"; do
+		echo "pnet $a: $(smctest pnet $a 2>&1 | tr '\n' ' ')"
+	done >> /tmp/$1.pnet
+	pnet_stream $1 free >> /tmp/$1.pnet
+	smctest ueid flush
+	sed 's/^/  '$1' /' /tmp/$1.pnet
+}
+# pnet_stream TAG NAME: one short SMC stream; prints how its connections went.
+pnet_stream() {
+	port=$((port + 1))
+	smctest stream server --family smc --port $port --bytes 1M --timeout 120 --name $1-pnet-$2-server >/tmp/$1.psrv 2>&1 &
+	spid=$!
+	until grep -q '^listening' /tmp/$1.psrv; do sleep 0.1; done
+	smctest stream client --family smc --port $port --bytes 1M --timeout 120 --name $1-pnet-$2-client >/tmp/$1.pcli 2>&1
+	wait $spid
+	grep -h '^TEST' /tmp/$1.psrv /tmp/$1.pcli >&2
+	for r in psrv pcli; do
+		grep -E '^(mode_smcd|mode_fallback|fallback_rsn|fallback_peer_rsn) ' /tmp/$1.$r | sed "s/^/$2 ${r#p} /"
+	done
+}
 delta() { echo $(( $(val /tmp/$1.st1 "$2") - $(val /tmp/$1.st0 "$2") )); }
 
 check c-smc-load sh -c "modprobe smc && modprobe smc_diag"
 workload c
+sysctls c
+pnets c
 check c-unload modprobe -r smc_diag smc
 check rs-load modprobe smc_rs
 workload rs
+sysctls rs
+pnets rs
 
 check sysinfo-same cmp /tmp/c.sys /tmp/rs.sys
+check sysctl-listed grep -q '^net.smc.rmem = 65536$' /tmp/rs.sysctl
+check sysctl-defaults-same cmp /tmp/c.sysctl /tmp/rs.sysctl
+check sysctl-writes-same cmp /tmp/c.sysctl-w /tmp/rs.sysctl-w
+check sysctl-hs-limit-same cmp /tmp/c.sysctl-hs /tmp/rs.sysctl-hs
+check sysctl-hs-limit-one-switch sh -c "grep -qx 'hs_limitation 1' /tmp/rs.sysctl-hs && tail -1 /tmp/rs.sysctl-hs | grep -qx 0"
+check sysctl-rmem-sizes-dmbs grep -qx 'dmbs 262144' /tmp/rs.bufs
+check sysctl-rmem-same cmp /tmp/c.bufs /tmp/rs.bufs
+check pnet-listed grep -q 'pnet list: pnet NET1 eth=eth0 ib=n/a port=255' /tmp/rs.pnet
+check pnet-lo-held-falls-back grep -q '^held cli mode_fallback 1' /tmp/rs.pnet
+check pnet-lo-free-smcd grep -q '^free cli mode_smcd 1' /tmp/rs.pnet
+check pnet-same cmp /tmp/c.pnet /tmp/rs.pnet
 check devices-same cmp /tmp/c.dev /tmp/rs.dev
 lgr_fixed /tmp/c.lgr > /tmp/c.lgrf; lgr_fixed /tmp/rs.lgr > /tmp/rs.lgrf
 sed 's/^/  c  lgr: /' /tmp/c.lgrf; sed 's/^/  rs lgr: /' /tmp/rs.lgrf

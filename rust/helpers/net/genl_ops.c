@@ -52,6 +52,18 @@ __rust_helper void rust_helper_nla_nest_cancel(struct sk_buff *skb, struct nlatt
 	nla_nest_cancel(skb, start);
 }
 
+__rust_helper struct nlmsghdr *rust_helper_nlmsg_put(struct sk_buff *skb, u32 portid,
+						     u32 seq, int type, int payload,
+						     int flags)
+{
+	return nlmsg_put(skb, portid, seq, type, payload, flags);
+}
+
+__rust_helper int rust_helper_genlmsg_reply(struct sk_buff *skb, struct genl_info *info)
+{
+	return genlmsg_reply(skb, info);
+}
+
 __rust_helper int rust_helper_nla_put_u64_64bit(struct sk_buff *skb, int attrtype,
 					      u64 value, int padattr)
 {

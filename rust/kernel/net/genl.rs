@@ -57,6 +57,11 @@ impl Policy {
         Self::of_type(bindings::NLA_STRING, max_len)
     }
 
+    /// `NLA_NUL_STRING`: nul-terminated, at most `max_len` bytes before the nul.
+    pub const fn nul_string(max_len: u16) -> Policy {
+        Self::of_type(bindings::NLA_NUL_STRING, max_len)
+    }
+
     /// `NLA_U8`.
     pub const fn u8() -> Policy {
         Self::of_type(bindings::NLA_U8, 0)
@@ -120,6 +125,24 @@ impl Op {
         op.cmd = cmd;
         op.flags = flags;
         op.dumpit = Some(dumpit_callback::<H>);
+        Op(op)
+    }
+
+    /// This operation, answering dumps of its command too (a request with `NLM_F_DUMP`),
+    /// with [`Handler::dumpit`].
+    pub const fn and_dump<H: Handler>(self) -> Op {
+        let mut op = self.0;
+        op.dumpit = Some(dumpit_callback::<H>);
+        Op(op)
+    }
+
+    /// This operation, validated leniently: attributes of unknown types and trailing bytes
+    /// are ignored, in requests and in dumps (C: `GENL_DONT_VALIDATE_STRICT |
+    /// GENL_DONT_VALIDATE_DUMP`, only for commands below the family's `resv_start_op`).
+    pub const fn lenient(self) -> Op {
+        let mut op = self.0;
+        op.validate = (bindings::genl_validate_flags_GENL_DONT_VALIDATE_STRICT
+            | bindings::genl_validate_flags_GENL_DONT_VALIDATE_DUMP) as u8;
         Op(op)
     }
 }
@@ -238,6 +261,98 @@ impl Request<'_> {
         // SAFETY: Non-null entries are attributes of the request, which outlives `self`.
         unsafe { attr_payload(nla) }
     }
+
+    /// Answers with a multi-part reply: the messages `fill` puts (with [`NLM_F_MULTI`]),
+    /// then `NLMSG_DONE`, in one buffer of `NLMSG_DEFAULT_SIZE` (C families that answer a
+    /// `doit` with a dump-like list do this, e.g. `smc_pnet_get()`). Messages that do not
+    /// fit are left out, as C leaves them.
+    pub fn reply_multi(&self, fill: impl FnOnce(&mut Reply<'_>) -> Result) -> Result {
+        // SAFETY: Allocates a buffer (or null) of `NLMSG_DEFAULT_SIZE` bytes of messages: that
+        // is `GENLMSG_DEFAULT_SIZE` and the generic netlink header.
+        let skb = unsafe { bindings::genlmsg_new(bindings::GENLMSG_DEFAULT_SIZE, GFP_KERNEL.as_raw()) };
+        if skb.is_null() {
+            return Err(ENOMEM);
+        }
+        let (portid, seq) = (self.info.snd_portid, self.info.snd_seq);
+        // INVARIANT: `skb` is ours until sent or freed below; `family` is the request's.
+        let mut reply = Reply { skb, portid, seq, family: self.info.family, _p: core::marker::PhantomData };
+        let mut r = match fill(&mut reply) {
+            Err(e) if e != EMSGSIZE => Err(e),
+            _ => Ok(()),
+        };
+        if r.is_ok() {
+            // SAFETY: `skb` is live and ours; this adds the closing message.
+            let h = unsafe {
+                bindings::nlmsg_put(skb, portid, seq, bindings::NLMSG_DONE as i32, 0, NLM_F_MULTI as i32)
+            };
+            if h.is_null() {
+                r = Err(EMSGSIZE);
+            }
+        }
+        if let Err(e) = r {
+            // SAFETY: `skb` is ours and was not sent.
+            unsafe { bindings::nlmsg_free(skb) };
+            return Err(e);
+        }
+        // SAFETY: `skb` is a complete reply, which this consumes; `info` is the live request.
+        to_result(unsafe { bindings::genlmsg_reply(skb, core::ptr::from_ref(self.info).cast_mut()) })
+    }
+}
+
+/// A multi-part reply being built ([`Request::reply_multi`]).
+///
+/// # Invariants
+///
+/// `skb` is a live reply buffer owned by the `reply_multi` call; `family` is the request's.
+pub struct Reply<'a> {
+    skb: *mut bindings::sk_buff,
+    portid: u32,
+    seq: u32,
+    family: *const bindings::genl_family,
+    _p: core::marker::PhantomData<&'a mut ()>,
+}
+
+impl Reply<'_> {
+    /// Adds one message of command `cmd` with `flags`; as [`Dump::message`].
+    pub fn message(&mut self, cmd: u8, flags: u32, fill: impl FnOnce(&mut Attrs<'_>) -> Result) -> Result {
+        // SAFETY: `skb` and `family` are live (type invariant).
+        unsafe { put_message(self.skb, self.portid, self.seq, self.family, flags, cmd, fill) }
+    }
+}
+
+/// Puts one generic netlink message into `skb`, its attributes put by `fill`; removes it
+/// again if `fill` fails. `EMSGSIZE` if the header does not fit.
+///
+/// # Safety
+///
+/// `skb` is a live message buffer the caller may write; `family` a registered family.
+unsafe fn put_message(
+    skb: *mut bindings::sk_buff,
+    portid: u32,
+    seq: u32,
+    family: *const bindings::genl_family,
+    flags: u32,
+    cmd: u8,
+    fill: impl FnOnce(&mut Attrs<'_>) -> Result,
+) -> Result {
+    // SAFETY: `skb` and `family` are live (caller).
+    let hdr = unsafe { bindings::genlmsg_put(skb, portid, seq, family, flags as i32, cmd) };
+    if hdr.is_null() {
+        return Err(EMSGSIZE);
+    }
+    let mut attrs = Attrs { skb, _p: core::marker::PhantomData };
+    match fill(&mut attrs) {
+        Ok(()) => {
+            // SAFETY: `hdr` is the header just put into `skb`.
+            unsafe { bindings::genlmsg_end(skb, hdr) };
+            Ok(())
+        }
+        Err(e) => {
+            // SAFETY: `hdr` is the header just put into `skb`; this removes the message.
+            unsafe { bindings::genlmsg_cancel(skb, hdr) };
+            Err(e)
+        }
+    }
 }
 
 /// The payload of the attribute at `nla`, `None` if null.
@@ -306,24 +421,8 @@ impl Dump<'_> {
                 bindings::genl_cb_family(cb),
             )
         };
-        // SAFETY: `skb` and `family` are live for the call.
-        let hdr = unsafe { bindings::genlmsg_put(skb, portid, seq, family, flags as i32, cmd) };
-        if hdr.is_null() {
-            return Err(EMSGSIZE);
-        }
-        let mut attrs = Attrs { skb, _p: core::marker::PhantomData };
-        match fill(&mut attrs) {
-            Ok(()) => {
-                // SAFETY: `hdr` is the header just put into `skb`.
-                unsafe { bindings::genlmsg_end(skb, hdr) };
-                Ok(())
-            }
-            Err(e) => {
-                // SAFETY: `hdr` is the header just put into `skb`; this removes the message.
-                unsafe { bindings::genlmsg_cancel(skb, hdr) };
-                Err(e)
-            }
-        }
+        // SAFETY: `skb` is the dump's buffer and `family` the dump's, live for the call.
+        unsafe { put_message(skb, portid, seq, family, flags, cmd, fill) }
     }
 
     fn len(&self) -> i32 {

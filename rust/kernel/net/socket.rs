@@ -52,6 +52,11 @@ impl Net {
         // SAFETY: `init_net` is a static object that is never freed.
         unsafe { Net::from_raw(&raw mut bindings::init_net) }
     }
+
+    /// Whether this is the initial network namespace.
+    pub fn is_init(&self) -> bool {
+        core::ptr::eq(self.as_ptr(), &raw mut bindings::init_net)
+    }
 }
 
 /// The address a socket call got (`bind`, `connect`), already copied into the kernel.

@@ -33,5 +33,6 @@ pub mod clc;
 pub mod close;
 pub mod eid;
 pub mod negotiate;
+pub mod pnetid;
 
 pub use clc::*;

@@ -33,10 +33,12 @@ ksrc_dir() { echo "$SMC_CACHE/linux/src-$(ksrc_id)"; }
 ksrc_id() { sha256sum < "$KSRC_TARBALL.deb" | cut -c1-12; }
 
 # Make arguments for every kernel and module build: the Debian toolchain,
-# named explicitly so the rustup toolchain first on PATH is never used.
+# named explicitly so the rustup toolchain first on PATH is never used
+# (bindgen formats its output with the Debian rustfmt of the same release,
+# rustfmt-web: the rustup one has no rustfmt component).
 kmake_args() {
 	echo LLVM=$LLVM_SUFFIX RUSTC=$SYS_RUSTC HOSTRUSTC=$SYS_RUSTC RUSTDOC=/usr/bin/rustdoc \
-		BINDGEN=$BINDGEN RUST_LIB_SRC=$(rust_lib_src)
+		RUSTFMT=/usr/bin/rustfmt BINDGEN=$BINDGEN RUST_LIB_SRC=$(rust_lib_src)
 }
 
 # Hash of the files named (content and path), for cache keys.

@@ -38,6 +38,7 @@ use crate::{
     cdc::{self, ConnStateFlags, Cursor, ProducerFlags, RxView, SmcdCdc, SMCD_CDC_LEN},
     close::{self, Event, Flags, Send as CloseSend, State},
     lgr::LinkGroup,
+    netns::Netns,
 };
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use kernel::{
@@ -156,6 +157,8 @@ pub(crate) struct Conn {
     rx_ring: u32,
     /// The size of the send buffer ([`Inner::bounce`]).
     sndbuf: u32,
+    /// The namespace whose statistics count the connection's buffers.
+    ns: Arc<Netns>,
     #[pin]
     inner: Mutex<Inner>,
     /// Notified when data, room or the state changed.
@@ -229,25 +232,27 @@ enum Waited {
 
 impl Conn {
     /// The connection over `dmb` (ours, registered for the peer) in `lgr`, writing into the
-    /// peer's DMB `peer_token` of `peer_len` bytes through a send buffer of up to `sndbuf`
-    /// bytes (smaller if memory is short, as C downsizes). Joins the link group and takes the
-    /// signals of `dmb`.
+    /// peer's DMB `peer_token` of `peer_len` bytes through a send buffer of up to
+    /// `bufs.sndbuf` bytes (smaller if memory is short, as C downsizes), counted in `ns`'s
+    /// statistics. Joins the link group and takes the signals of `dmb`.
     pub(crate) fn new(
         lgr: Arc<LinkGroup>,
         user: DeviceUser,
         dmb: Dmb,
         peer_token: u64,
         peer_len: u32,
-        sndbuf: u32,
+        bufs: crate::handshake::Bufs,
+        netns: Arc<Netns>,
     ) -> Result<Arc<Conn>> {
         let rx_ring = dmb.len().checked_sub(SMCD_CDC_LEN as u32).ok_or(EINVAL)?;
         let peer_ring = peer_len.checked_sub(SMCD_CDC_LEN as u32).ok_or(EINVAL)?;
         if rx_ring == 0 || peer_ring == 0 {
             return Err(EINVAL);
         }
-        let bounce = alloc_sndbuf(sndbuf)?;
+        let bounce = alloc_sndbuf(bufs.sndbuf)?;
         // At most 1 MiB (the largest size class).
         let bounce_len = bounce.len() as u32;
+        let conn_ns = netns.clone();
         let conn = Arc::pin_init(
             try_pin_init!(Conn {
                 lgr: lgr.clone(),
@@ -256,6 +261,7 @@ impl Conn {
                 peer_ring,
                 rx_ring,
                 sndbuf: bounce_len,
+                ns: conn_ns,
                 inner <- new_mutex!(
                     Inner {
                         dmb: None,
@@ -285,11 +291,23 @@ impl Conn {
         )?;
         let signal: Arc<dyn DmbSignal> = Arc::new(RxSignal { conn: conn.clone() }, GFP_KERNEL)?;
         dmb.on_signal(signal)?;
+        let dmb_len = dmb.len();
         conn.inner.lock().dmb = Some(dmb);
-        conn.lgr.add(conn.clone())?;
+        netns.stats.buffers_made((bounce_len, bufs.sndbuf), (dmb_len, bufs.dmb));
+        if let Err(e) = conn.lgr.add(conn.clone()) {
+            // Counts the buffers gone again.
+            conn.terminate(ECONNABORTED);
+            return Err(e);
+        }
         // A message that came before the handler was set.
         let _ = workqueue::system_highpri().enqueue(conn.clone());
         Ok(conn)
+    }
+
+    /// The sizes of the send buffer, of our ring and of the peer's ring (C: the send buffer's
+    /// `len`, `rmb_desc->len`, `peer_rmbe_size`).
+    pub(crate) fn ring_sizes(&self) -> (u32, u32, u32) {
+        (self.sndbuf, self.rx_ring, self.peer_ring)
     }
 
     /// The sizes of the connection's send buffer and of its DMB with the CDC area (what C
@@ -386,7 +404,11 @@ impl Conn {
     /// Our connection is over: leave the link group, let go of the DMB and the device.
     fn finish(&self, g: &mut Inner) -> (Option<Dmb>, Option<DeviceUser>) {
         g.state = State::Closed;
-        (g.dmb.take(), g.user.take())
+        let dmb = g.dmb.take();
+        if let Some(d) = &dmb {
+            self.ns.stats.buffers_gone(self.sndbuf, d.len());
+        }
+        (dmb, g.user.take())
     }
 
     /// Ends the connection now (its link group ended): readers and writers get `err`

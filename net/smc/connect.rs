@@ -120,7 +120,7 @@ impl Connecting {
                 let state = u32::from(self.clc.sk_state());
                 if state == bindings::TCP_ESTABLISHED || state == bindings::TCP_CLOSE_WAIT {
                     // A peer that does not answer within the CLC timeout: `ETIMEDOUT`.
-                    handshake::client(&self.clc, self.bufs)
+                    handshake::client(&self.clc, self.bufs, &self.ns)
                         .map_err(|e| Some(if e == EAGAIN { ETIMEDOUT } else { e }))
                 } else {
                     // Refused, reset or timed out: TCP's error, left for SO_ERROR.

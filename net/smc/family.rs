@@ -32,6 +32,7 @@ use crate::{
     listen::Listener,
     proto::{check_bind_addr, check_connect_addr, AddrError, IpVersion, SmcState, IPPROTO_SMC},
     netns::{self, Netns},
+    stats::Count,
 };
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::{
@@ -478,6 +479,19 @@ impl Family for Smc {
                 sock.set_sol_socket(name, val)?;
                 smc.clc.setsockopt(level, name, val)
             }
+            l if l == bindings::SOL_TCP as i32 => {
+                smc.clc.setsockopt(level, name, val)?;
+                // C counts switching Nagle off, and uncorking, on a connected socket.
+                if smc.smcd.as_ref().is_some() {
+                    let on = val.read_int().map(|v| v != 0);
+                    match name as u32 {
+                        bindings::TCP_NODELAY if on == Ok(true) => smc.ns.stats.add(Count::NoDelay, 1),
+                        bindings::TCP_CORK if on == Ok(false) => smc.ns.stats.add(Count::Cork, 1),
+                        _ => {}
+                    }
+                }
+                Ok(())
+            }
             _ => smc.clc.setsockopt(level, name, val),
         }
     }
@@ -502,9 +516,17 @@ impl Family for Smc {
         if let Some(conn) = smc.smcd.as_ref() {
             let nonblock = msg.flags() & bindings::MSG_DONTWAIT != 0;
             let flags = msg.flags();
-            return conn
-                .send(msg, len, flags, sock.timeo(true, nonblock))
-                .map_err(|e| sock.stream_error(flags, e));
+            let stats = &smc.ns.stats;
+            let (sndbuf, _, peer_ring) = conn.ring_sizes();
+            if len > sndbuf as usize {
+                stats.add(Count::TxSizeSmall, 1);
+            }
+            if len > peer_ring as usize {
+                stats.add(Count::TxPeerSizeSmall, 1);
+            }
+            let rc = conn.send(msg, len, flags, sock.timeo(true, nonblock));
+            stats.sent(len, &rc);
+            return rc.map_err(|e| sock.stream_error(flags, e));
         }
         smc.clc.sendmsg(msg, len)
     }
@@ -518,7 +540,13 @@ impl Family for Smc {
         }
         if let Some(conn) = smc.smcd.as_ref() {
             let nonblock = flags & bindings::MSG_DONTWAIT as i32 != 0;
-            return conn.recv(msg, len, flags, sock.timeo(false, nonblock));
+            let (_, ring, _) = conn.ring_sizes();
+            if len > ring as usize {
+                smc.ns.stats.add(Count::RxSizeSmall, 1);
+            }
+            let rc = conn.recv(msg, len, flags, sock.timeo(false, nonblock));
+            smc.ns.stats.received(&rc);
+            return rc;
         }
         smc.clc.recvmsg(msg, len, flags)
     }

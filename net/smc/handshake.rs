@@ -25,6 +25,7 @@ use crate::{
     dibs,
     lgr::{Role, CORE},
     negotiate::{self, AcceptError, LocalCaps, LocalDevice, OfferedDevice, SmcdLocalConn},
+    netns::Netns,
     ueid::UEIDS,
 };
 use kernel::{
@@ -192,7 +193,7 @@ fn send_accept_confirm(clc: &KernelSocket, m: &AcceptConfirm) -> Result {
 
 /// The client's side, on a CLC socket whose TCP connection is established; `bufs` are the
 /// buffer sizes to start from.
-pub(crate) fn client(clc: &KernelSocket, bufs: Bufs) -> Result<Established> {
+pub(crate) fn client(clc: &KernelSocket, bufs: Bufs, ns: &Arc<Netns>) -> Result<Established> {
     if !clc.smc_option() {
         return Ok(Fallback::ours(DeclineReason::PeerNoSmc));
     }
@@ -252,7 +253,7 @@ pub(crate) fn client(clc: &KernelSocket, bufs: Bufs) -> Result<Established> {
         }
     };
     let confirm = negotiate::client_confirm(&choice, &local_conn(&user, &dmb, code, lgr.id, new), &utsname::nodename());
-    let conn = match Conn::new(lgr.clone(), user, dmb, choice.peer_dmb.token, choice.peer_dmb.len, bufs.sndbuf) {
+    let conn = match Conn::new(lgr.clone(), user, dmb, choice.peer_dmb.token, choice.peer_dmb.len, bufs, ns.clone()) {
         Ok(c) => c,
         Err(_) => {
             if new {
@@ -270,7 +271,7 @@ pub(crate) fn client(clc: &KernelSocket, bufs: Bufs) -> Result<Established> {
 
 /// The server's side, on a CLC socket just accepted. `buf` is scratch space of
 /// [`CLC_BUF_LEN`] bytes; `bufs` as for [`client`].
-pub(crate) fn server(clc: &KernelSocket, buf: &mut [u8], bufs: Bufs) -> Result<Established> {
+pub(crate) fn server(clc: &KernelSocket, buf: &mut [u8], bufs: Bufs, ns: &Arc<Netns>) -> Result<Established> {
     if !clc.smc_option() {
         return Ok(Fallback::ours(DeclineReason::PeerNoSmc));
     }
@@ -376,7 +377,7 @@ pub(crate) fn server(clc: &KernelSocket, buf: &mut [u8], bufs: Bufs) -> Result<E
         Err(AcceptError::Proto) => return fail(EPROTO),
     };
     let (peer_token, peer_len) = (peer.token, peer.len);
-    match Conn::new(lgr.clone(), user, dmb, peer_token, peer_len, bufs.sndbuf) {
+    match Conn::new(lgr.clone(), user, dmb, peer_token, peer_len, bufs, ns.clone()) {
         Ok(c) => Ok(Established::Smcd(c)),
         Err(e) => fail(e),
     }

@@ -424,7 +424,7 @@ impl WorkItem for Conn {
 
     fn run(this: Arc<Conn>) {
         let outcome = match KVVec::from_elem(0u8, handshake::CLC_BUF_LEN, GFP_KERNEL) {
-            Ok(mut buf) => handshake::server(&this.clc, &mut buf, this.listener.bufs()),
+            Ok(mut buf) => handshake::server(&this.clc, &mut buf, this.listener.bufs(), &this.listener.ns),
             Err(e) => Err(e.into()),
         };
         this.listener.finish(&this, outcome);

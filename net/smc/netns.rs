@@ -43,7 +43,7 @@ impl PernetState for SmcNet {
 
     fn init(net: &Net) -> impl PinInit<Self, Error> {
         let ns = Arc::pin_init(
-            try_pin_init!(Netns { stats: NetStats::new(), settings: Settings::new(), pnet <- PnetTable::new() }? Error),
+            try_pin_init!(Netns { stats: NetStats::new()?, settings: Settings::new(), pnet <- PnetTable::new() }? Error),
             GFP_KERNEL,
         );
         // A `Result` is an initialiser of its value.

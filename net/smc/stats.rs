@@ -12,6 +12,12 @@
 //! Lock-free: a reason takes a slot by compare-and-exchange of its code into a free one (at
 //! most [`MAX_REASONS`] distinct reasons, as C's `SMC_MAX_FBACK_RSN_CNT`; more are counted
 //! under `other`).
+//!
+//! The data path's counters (C's `struct smc_stats_tech` of SMC-D: calls, bytes, payload and
+//! buffer size classes, buffers made and downsized, buffer bytes in use, corking and
+//! no-delay requests) are kept per CPU, as C keeps them: each CPU adds to its own cache-line
+//! aligned [`Shard`] (relaxed atomics; a task that moved CPU meanwhile adds to another's,
+//! which is still correct), and a dump sums the shards.
 
 use crate::{clc::DeclineReason, netlink::a};
 use core::{
@@ -20,6 +26,7 @@ use core::{
 };
 use kernel::{
     bindings,
+    cpu::{nr_cpu_ids, CpuId},
     net::{
         genl::{Attrs, Dump, NLM_F_MULTI},
         socket::Net,
@@ -111,28 +118,187 @@ impl Fallbacks {
     }
 }
 
+/// Buffer and payload size classes (C: `SMC_BUF_8K` .. `SMC_BUF_G_1024K`).
+const SIZE_CLASSES: usize = 9;
+
+/// The size class of `len` bytes (C: `fls64((len - 1) >> 13)`, at most the last).
+fn size_class(len: u64) -> usize {
+    let v = len.saturating_sub(1) >> 13;
+    ((u64::BITS - v.leading_zeros()) as usize).min(SIZE_CLASSES - 1)
+}
+
+/// A data path counter (C: the `u64` fields of `smc_stats_tech` and `smc_stats_rmbcnt`).
+#[derive(Clone, Copy)]
+pub(crate) enum Count {
+    TxCnt,
+    RxCnt,
+    TxBytes,
+    RxBytes,
+    /// Send buffer and DMB bytes in use (C: `tx_rmbuse`, `rx_rmbuse`).
+    TxRmbUse,
+    RxRmbUse,
+    TxAlloc,
+    RxAlloc,
+    TxDowngrade,
+    RxDowngrade,
+    /// A send larger than the send buffer, than the peer's DMB; a receive larger than ours.
+    TxSizeSmall,
+    TxPeerSizeSmall,
+    RxSizeSmall,
+    Cork,
+    NoDelay,
+}
+const COUNTS: usize = Count::NoDelay as usize + 1;
+
+/// A size histogram (C: the `smc_stats_memsize` fields).
+#[derive(Clone, Copy)]
+pub(crate) enum Hist {
+    TxRmbSize,
+    RxRmbSize,
+    TxPayload,
+    RxPayload,
+}
+const HISTS: usize = Hist::RxPayload as usize + 1;
+
+/// One CPU's data path counters, on cache lines of its own.
+#[repr(align(64))]
+struct Shard {
+    counts: [AtomicU64; COUNTS],
+    hists: [[AtomicU64; SIZE_CLASSES]; HISTS],
+}
+
+impl Shard {
+    const fn new() -> Self {
+        Self {
+            counts: [const { AtomicU64::new(0) }; COUNTS],
+            hists: [const { [const { AtomicU64::new(0) }; SIZE_CLASSES] }; HISTS],
+        }
+    }
+}
+
+/// The data path counters summed over the CPUs.
+struct Sums {
+    counts: [u64; COUNTS],
+    hists: [[u64; SIZE_CLASSES]; HISTS],
+}
+
+impl Sums {
+    fn count(&self, c: Count) -> u64 {
+        self.counts[c as usize]
+    }
+}
+
 /// The statistics of one network namespace.
 pub(crate) struct NetStats {
     /// Connections accepted.
     pub(crate) server: Fallbacks,
     /// Connections made.
     pub(crate) client: Fallbacks,
+    /// The data path's counters, one shard per possible CPU.
+    shards: KVec<Shard>,
 }
 
 impl NetStats {
     /// A new namespace's: all zero.
-    pub(crate) const fn new() -> Self {
-        Self { server: Fallbacks::new(), client: Fallbacks::new() }
+    pub(crate) fn new() -> Result<Self> {
+        let n = (nr_cpu_ids() as usize).max(1);
+        let mut shards = KVec::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            shards.push(Shard::new(), GFP_KERNEL)?;
+        }
+        Ok(Self { server: Fallbacks::new(), client: Fallbacks::new(), shards })
+    }
+
+    /// This CPU's shard (another's if the task moves meanwhile: still counted right).
+    fn shard(&self) -> Option<&Shard> {
+        let cpu = CpuId::current().as_u32() as usize;
+        self.shards.get(cpu % self.shards.len().max(1))
+    }
+
+    /// Adds `v` to counter `c`.
+    pub(crate) fn add(&self, c: Count, v: u64) {
+        if let Some(s) = self.shard() {
+            s.counts[c as usize].fetch_add(v, Ordering::Relaxed);
+        }
+    }
+
+    /// Takes `v` from counter `c` (a gauge: the shards' sum is right, one may wrap).
+    pub(crate) fn sub(&self, c: Count, v: u64) {
+        if let Some(s) = self.shard() {
+            s.counts[c as usize].fetch_sub(v, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts `len` bytes in its size class of histogram `h`.
+    fn hist(&self, h: Hist, len: u64) {
+        if let Some(s) = self.shard() {
+            s.hists[h as usize][size_class(len)].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// A `sendmsg` of `len` bytes over SMC-D that returned `rc` (C: `SMC_STAT_TX_PAYLOAD`).
+    pub(crate) fn sent(&self, len: usize, rc: &Result<usize>) {
+        self.add(Count::TxCnt, 1);
+        if let (Ok(n @ 1..), 1..) = (rc, len) {
+            self.hist(Hist::TxPayload, len as u64);
+            self.add(Count::TxBytes, *n as u64);
+        }
+    }
+
+    /// A `recvmsg` over SMC-D that returned `rc` (C: `SMC_STAT_RX_PAYLOAD`).
+    pub(crate) fn received(&self, rc: &Result<usize>) {
+        self.add(Count::RxCnt, 1);
+        if let Ok(n @ 1..) = rc {
+            self.hist(Hist::RxPayload, *n as u64);
+            self.add(Count::RxBytes, *n as u64);
+        }
+    }
+
+    /// A connection's send buffer of `sndbuf` bytes (wanted: `want_snd`) and DMB of `dmb`
+    /// bytes (wanted: `want_dmb`) were made (C: `SMC_STAT_RMB_ALLOC`, `_SIZE`, `_DOWNGRADED`).
+    pub(crate) fn buffers_made(&self, (sndbuf, want_snd): (u32, u32), (dmb, want_dmb): (u32, u32)) {
+        for (len, want, alloc, down, hist, used) in [
+            (sndbuf, want_snd, Count::TxAlloc, Count::TxDowngrade, Hist::TxRmbSize, Count::TxRmbUse),
+            (dmb, want_dmb, Count::RxAlloc, Count::RxDowngrade, Hist::RxRmbSize, Count::RxRmbUse),
+        ] {
+            if len < want {
+                self.add(down, 1);
+            }
+            self.add(alloc, 1);
+            self.hist(hist, len.into());
+            self.add(used, len.into());
+        }
+    }
+
+    /// A connection's buffers went (C: `smc_buf_unuse()`).
+    pub(crate) fn buffers_gone(&self, sndbuf: u32, dmb: u32) {
+        self.sub(Count::TxRmbUse, sndbuf.into());
+        self.sub(Count::RxRmbUse, dmb.into());
+    }
+
+    fn sums(&self) -> Sums {
+        let mut s = Sums { counts: [0; COUNTS], hists: [[0; SIZE_CLASSES]; HISTS] };
+        for sh in self.shards.iter() {
+            for (t, c) in s.counts.iter_mut().zip(&sh.counts) {
+                *t = t.wrapping_add(c.load(Ordering::Relaxed));
+            }
+            for (th, h) in s.hists.iter_mut().zip(&sh.hists) {
+                for (t, c) in th.iter_mut().zip(h) {
+                    *t = t.wrapping_add(c.load(Ordering::Relaxed));
+                }
+            }
+        }
+        s
     }
 
     /// The attributes of `SMC_GEN_STATS` (C: `smc_nl_get_stats()`): SMC-D, then SMC-R (all
-    /// zero: no SMC-R here), then the handshake errors. Only the connection counts are kept
-    /// so far; the byte, buffer and call counters report 0.
+    /// zero: no SMC-R here), then the handshake errors.
     pub(crate) fn put_stats(&self, m: &mut Attrs<'_>) -> Result {
         let pad = a(bindings::SMC_NLA_STATS_PAD);
         let smcd = (self.client.smcd.load(Ordering::Relaxed), self.server.smcd.load(Ordering::Relaxed));
-        m.nest(a(bindings::SMC_NLA_STATS_SMCD_TECH), |m| put_tech(m, smcd))?;
-        m.nest(a(bindings::SMC_NLA_STATS_SMCR_TECH), |m| put_tech(m, (0, 0)))?;
+        let sums = self.sums();
+        m.nest(a(bindings::SMC_NLA_STATS_SMCD_TECH), |m| put_tech(m, smcd, Some(&sums)))?;
+        m.nest(a(bindings::SMC_NLA_STATS_SMCR_TECH), |m| put_tech(m, (0, 0), None))?;
         m.put_u64(a(bindings::SMC_NLA_STATS_CLNT_HS_ERR_CNT), self.client.errors.load(Ordering::Relaxed), pad)?;
         m.put_u64(a(bindings::SMC_NLA_STATS_SRV_HS_ERR_CNT), self.server.errors.load(Ordering::Relaxed), pad)
     }
@@ -205,36 +371,42 @@ impl NetStats {
     }
 }
 
-/// A `SMC_NLA_STATS_*_TECH` nest with success counts `(client, server)` (SMC-Dv2).
-fn put_tech(m: &mut Attrs<'_>, (clnt, srv): (u64, u64)) -> Result {
+/// A `SMC_NLA_STATS_*_TECH` nest with success counts `(client, server)` (SMC-Dv2) and the
+/// data path's counters (`None`: all zero), in C's order (`smc_nl_fill_stats_tech_data()`).
+fn put_tech(m: &mut Attrs<'_>, (clnt, srv): (u64, u64), sums: Option<&Sums>) -> Result {
     let pad = a(bindings::SMC_NLA_STATS_PAD);
-    for ty in [bindings::SMC_NLA_STATS_T_TX_RMB_STATS, bindings::SMC_NLA_STATS_T_RX_RMB_STATS] {
+    let c = |k: Count| sums.map_or(0, |s| s.count(k));
+    for (ty, (small_peer, small, alloc, down)) in [
+        (
+            bindings::SMC_NLA_STATS_T_TX_RMB_STATS,
+            (Some(Count::TxPeerSizeSmall), Count::TxSizeSmall, Count::TxAlloc, Count::TxDowngrade),
+        ),
+        (bindings::SMC_NLA_STATS_T_RX_RMB_STATS, (None, Count::RxSizeSmall, Count::RxAlloc, Count::RxDowngrade)),
+    ] {
         let rpad = a(bindings::SMC_NLA_STATS_RMB_PAD);
         m.nest(a(ty), |m| {
-            for k in [
-                bindings::SMC_NLA_STATS_RMB_REUSE_CNT,
-                bindings::SMC_NLA_STATS_RMB_SIZE_SM_PEER_CNT,
-                bindings::SMC_NLA_STATS_RMB_SIZE_SM_CNT,
-                bindings::SMC_NLA_STATS_RMB_FULL_PEER_CNT,
-                bindings::SMC_NLA_STATS_RMB_FULL_CNT,
-                bindings::SMC_NLA_STATS_RMB_ALLOC_CNT,
-                bindings::SMC_NLA_STATS_RMB_DGRADE_CNT,
-            ] {
-                m.put_u64(a(k), 0, rpad)?;
-            }
-            Ok(())
+            // No buffer is reused, and a full buffer is not counted yet.
+            m.put_u64(a(bindings::SMC_NLA_STATS_RMB_REUSE_CNT), 0, rpad)?;
+            m.put_u64(a(bindings::SMC_NLA_STATS_RMB_SIZE_SM_PEER_CNT), small_peer.map_or(0, c), rpad)?;
+            m.put_u64(a(bindings::SMC_NLA_STATS_RMB_SIZE_SM_CNT), c(small), rpad)?;
+            m.put_u64(a(bindings::SMC_NLA_STATS_RMB_FULL_PEER_CNT), 0, rpad)?;
+            m.put_u64(a(bindings::SMC_NLA_STATS_RMB_FULL_CNT), 0, rpad)?;
+            m.put_u64(a(bindings::SMC_NLA_STATS_RMB_ALLOC_CNT), c(alloc), rpad)?;
+            m.put_u64(a(bindings::SMC_NLA_STATS_RMB_DGRADE_CNT), c(down), rpad)
         })?;
     }
-    for ty in [
-        bindings::SMC_NLA_STATS_T_TXPLOAD_SIZE,
-        bindings::SMC_NLA_STATS_T_RXPLOAD_SIZE,
-        bindings::SMC_NLA_STATS_T_TX_RMB_SIZE,
-        bindings::SMC_NLA_STATS_T_RX_RMB_SIZE,
+    for (ty, h) in [
+        (bindings::SMC_NLA_STATS_T_TXPLOAD_SIZE, Hist::TxPayload),
+        (bindings::SMC_NLA_STATS_T_RXPLOAD_SIZE, Hist::RxPayload),
+        (bindings::SMC_NLA_STATS_T_TX_RMB_SIZE, Hist::TxRmbSize),
+        (bindings::SMC_NLA_STATS_T_RX_RMB_SIZE, Hist::RxRmbSize),
     ] {
         let ppad = a(bindings::SMC_NLA_STATS_PLOAD_PAD);
         m.nest(a(ty), |m| {
-            for k in bindings::SMC_NLA_STATS_PLOAD_8K..=bindings::SMC_NLA_STATS_PLOAD_G_1024K {
-                m.put_u64(a(k), 0, ppad)?;
+            let classes = bindings::SMC_NLA_STATS_PLOAD_8K..=bindings::SMC_NLA_STATS_PLOAD_G_1024K;
+            for (i, k) in classes.enumerate() {
+                let v = sums.map_or(0, |s| s.hists[h as usize].get(i).copied().unwrap_or(0));
+                m.put_u64(a(k), v, ppad)?;
             }
             Ok(())
         })?;
@@ -243,22 +415,18 @@ fn put_tech(m: &mut Attrs<'_>, (clnt, srv): (u64, u64)) -> Result {
     m.put_u64(a(bindings::SMC_NLA_STATS_T_CLNT_V2_SUCC), clnt, pad)?;
     m.put_u64(a(bindings::SMC_NLA_STATS_T_SRV_V1_SUCC), 0, pad)?;
     m.put_u64(a(bindings::SMC_NLA_STATS_T_SRV_V2_SUCC), srv, pad)?;
-    m.put_u64(a(bindings::SMC_NLA_STATS_T_RX_BYTES), 0, pad)?;
-    m.put_u64(a(bindings::SMC_NLA_STATS_T_TX_BYTES), 0, pad)?;
-    m.put_uint(a(bindings::SMC_NLA_STATS_T_RX_RMB_USAGE), 0)?;
-    m.put_uint(a(bindings::SMC_NLA_STATS_T_TX_RMB_USAGE), 0)?;
-    for k in [
-        bindings::SMC_NLA_STATS_T_RX_CNT,
-        bindings::SMC_NLA_STATS_T_TX_CNT,
-        bindings::SMC_NLA_STATS_T_SENDPAGE_CNT,
-        bindings::SMC_NLA_STATS_T_CORK_CNT,
-        bindings::SMC_NLA_STATS_T_NDLY_CNT,
-        bindings::SMC_NLA_STATS_T_SPLICE_CNT,
-        bindings::SMC_NLA_STATS_T_URG_DATA_CNT,
-    ] {
-        m.put_u64(a(k), 0, pad)?;
-    }
-    Ok(())
+    m.put_u64(a(bindings::SMC_NLA_STATS_T_RX_BYTES), c(Count::RxBytes), pad)?;
+    m.put_u64(a(bindings::SMC_NLA_STATS_T_TX_BYTES), c(Count::TxBytes), pad)?;
+    m.put_uint(a(bindings::SMC_NLA_STATS_T_RX_RMB_USAGE), c(Count::RxRmbUse))?;
+    m.put_uint(a(bindings::SMC_NLA_STATS_T_TX_RMB_USAGE), c(Count::TxRmbUse))?;
+    m.put_u64(a(bindings::SMC_NLA_STATS_T_RX_CNT), c(Count::RxCnt), pad)?;
+    m.put_u64(a(bindings::SMC_NLA_STATS_T_TX_CNT), c(Count::TxCnt), pad)?;
+    // No sendpage (C reports 0 too), splice or urgent data on SMC-D here.
+    m.put_u64(a(bindings::SMC_NLA_STATS_T_SENDPAGE_CNT), 0, pad)?;
+    m.put_u64(a(bindings::SMC_NLA_STATS_T_CORK_CNT), c(Count::Cork), pad)?;
+    m.put_u64(a(bindings::SMC_NLA_STATS_T_NDLY_CNT), c(Count::NoDelay), pad)?;
+    m.put_u64(a(bindings::SMC_NLA_STATS_T_SPLICE_CNT), 0, pad)?;
+    m.put_u64(a(bindings::SMC_NLA_STATS_T_URG_DATA_CNT), 0, pad)
 }
 
 /// The debugfs view of the initial namespace: one line per role and reason,

@@ -13,7 +13,11 @@
 # rmem/wmem sizing the buffers of the connections made after a change; and
 # SMC_PNETID (smc_pnet): adds, refusals, deletes, the listing, and a PNET ID
 # on the loopback device keeping it out of the client's proposal (the
-# connection falls back) until the entry is deleted.
+# connection falls back) until the entry is deleted; a table of a thousand
+# entries dumped in parts; the same refusals for an unprivileged user (no
+# CAP_NET_ADMIN) of every change, the dumps answered; and a second network
+# namespace with its own sysctls, pnet table (no device entries), handshake
+# switch and sockets, none of which the initial namespace sees.
 set -u
 . "$EXTRA/checks.inc"
 EID=SMC-RS-UAPI.TEST
@@ -116,17 +120,79 @@ pnet_stream() {
 		grep -E '^(mode_smcd|mode_fallback|fallback_rsn|fallback_peer_rsn) ' /tmp/$1.$r | sed "s/^/$2 ${r#p} /"
 	done
 }
+# privs TAG: the requests of an unprivileged user (nobody), into /tmp/TAG.privs.
+privs() {
+	smctest ueid add "$EID"
+	for a in "ueid add SMC-RS-OTHER" "ueid del $EID" "ueid flush" "hslimit on" "seid on" \
+		"pnet add NETX --eth eth0" "pnet del NETX" "pnet flush" \
+		"ueid list" "hslimit" "pnet list" "sysinfo"; do
+		echo "nobody $a: $(smctest as-user 65534 smctest $a 2>&1 | tr '\n' ' ')"
+	done > /tmp/$1.privs
+	echo "nobody writes rmem: $(smctest as-user 65534 sh -c 'echo 131072 > /proc/sys/net/smc/rmem' 2>&1 | tr '\n' ' ')-> $(cat /proc/sys/net/smc/rmem)" >> /tmp/$1.privs
+	smctest ueid list >> /tmp/$1.privs
+	smctest ueid flush
+	# A thousand entries: more than one part of a dump.
+	{
+		smctest pnet add-many 1000; echo "add-many rc $?"
+		smctest pnet count
+		smctest pnet get PN999
+		smctest pnet get PN1000; echo "get none rc $?"
+		smctest pnet flush
+		smctest pnet count
+	} >> /tmp/$1.privs 2>&1
+	sed 's/^/  '$1' /' /tmp/$1.privs
+}
+# netns TAG: a second network namespace beside the initial one, into /tmp/TAG.netns.
+netns() {
+	sysctl -w net.smc.rmem=131072 >/dev/null
+	smctest pnet add NETA --eth eth0
+	rm -f /tmp/ns-ready /tmp/ns-done
+	port=$((port + 1))
+	unshare -n sh -c "
+		echo ns rmem \$(cat /proc/sys/net/smc/rmem)
+		echo 262144 > /proc/sys/net/smc/rmem; echo ns rmem set \$(cat /proc/sys/net/smc/rmem)
+		echo ns pnet: \$(smctest pnet list)
+		smctest pnet add NETB --eth lo; echo ns add eth rc \$?
+		smctest pnet add NETC --ib lo 2>&1; echo ns add ib rc \$?
+		echo ns pnet: \$(smctest pnet list)
+		smctest hslimit on; echo ns \$(smctest hslimit)
+		smctest stream server --family smc --port $port --timeout 60 --name ns > /tmp/ns-srv.out 2>&1 &
+		until grep -q '^listening' /tmp/ns-srv.out; do sleep 0.1; done
+		echo ns diag \$(smctest diag | tail -1)
+		touch /tmp/ns-ready
+		until [ -e /tmp/ns-done ]; do sleep 0.1; done
+		kill \$!
+	" > /tmp/$1.netns 2>&1 &
+	nspid=$!
+	until [ -e /tmp/ns-ready ]; do sleep 0.1; done
+	{
+		echo init rmem $(cat /proc/sys/net/smc/rmem)
+		echo init pnet: $(smctest pnet list)
+		echo init $(smctest hslimit)
+		echo init diag $(smctest diag | tail -1)
+	} > /tmp/$1.netns-init
+	touch /tmp/ns-done
+	wait $nspid
+	cat /tmp/$1.netns-init >> /tmp/$1.netns
+	sysctl -w net.smc.rmem=65536 >/dev/null
+	smctest pnet flush
+	sed 's/^/  '$1' /' /tmp/$1.netns
+}
 delta() { echo $(( $(val /tmp/$1.st1 "$2") - $(val /tmp/$1.st0 "$2") )); }
 
 check c-smc-load sh -c "modprobe smc && modprobe smc_diag"
 workload c
 sysctls c
 pnets c
+privs c
+netns c
 check c-unload modprobe -r smc_diag smc
 check rs-load modprobe smc_rs
 workload rs
 sysctls rs
 pnets rs
+privs rs
+netns rs
 
 check sysinfo-same cmp /tmp/c.sys /tmp/rs.sys
 check sysctl-listed grep -q '^net.smc.rmem = 65536$' /tmp/rs.sysctl
@@ -140,6 +206,13 @@ check pnet-listed grep -q 'pnet list: pnet NET1 eth=eth0 ib=n/a port=255' /tmp/r
 check pnet-lo-held-falls-back grep -q '^held cli mode_fallback 1' /tmp/rs.pnet
 check pnet-lo-free-smcd grep -q '^free cli mode_smcd 1' /tmp/rs.pnet
 check pnet-same cmp /tmp/c.pnet /tmp/rs.pnet
+check privs-refused grep -q 'nobody ueid flush: .*Operation not permitted' /tmp/rs.privs
+check pnet-1000-dumped grep -qx 'pnet_entries 1000' /tmp/rs.privs
+check privs-same cmp /tmp/c.privs /tmp/rs.privs
+check netns-own-sysctl grep -qx 'ns rmem 65536' /tmp/rs.netns
+check netns-init-untouched sh -c "grep -qx 'init rmem 131072' /tmp/rs.netns && grep -qx 'init diag socks 0' /tmp/rs.netns && grep -qx 'init hs_limitation 0' /tmp/rs.netns"
+check netns-own-socket grep -qx 'ns diag socks 1' /tmp/rs.netns
+check netns-same cmp /tmp/c.netns /tmp/rs.netns
 check devices-same cmp /tmp/c.dev /tmp/rs.dev
 lgr_fixed /tmp/c.lgr > /tmp/c.lgrf; lgr_fixed /tmp/rs.lgr > /tmp/rs.lgrf
 sed 's/^/  c  lgr: /' /tmp/c.lgrf; sed 's/^/  rs lgr: /' /tmp/rs.lgrf
@@ -151,7 +224,14 @@ for m in c rs; do
 	check $m-stats-clnt-v2 test "$(delta $m smcd_clnt_v2_succ)" = 3
 	check $m-stats-srv-v2 test "$(delta $m smcd_srv_v2_succ)" = 3
 	check $m-stats-no-fallback test "$(delta $m fback_clnt_cnt)" = 0
+	check $m-stats-bytes-moved test "$(delta $m smcd_tx_bytes)" -gt 0
+	for k in smcd_tx_bytes smcd_rx_bytes smcd_rx_rmb_size_64k smcd_rx_rmb_alloc_cnt; do
+		echo "$k $(delta $m $k)"
+	done > /tmp/$m.stdelta
+	sed 's/^/  '$m' delta /' /tmp/$m.stdelta
 done
+# The same bytes each way, and the same DMBs (size classes, count) made.
+check stats-deltas-same cmp /tmp/c.stdelta /tmp/rs.stdelta
 # The handshake limitation switch and the SEID switches (s390
 # only: EOPNOTSUPP here, as C answers).
 check hs-limit-off sh -c "smctest hslimit | grep -qx 'hs_limitation 0'"

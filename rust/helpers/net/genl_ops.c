@@ -36,10 +36,9 @@ __rust_helper struct net *rust_helper_genl_info_net(const struct genl_info *info
 	return genl_info_net(info);
 }
 
-__rust_helper struct nlattr *rust_helper_nla_nest_start_noflag(struct sk_buff *skb,
-								int attrtype)
+__rust_helper struct nlattr *rust_helper_nla_nest_start(struct sk_buff *skb, int attrtype)
 {
-	return nla_nest_start_noflag(skb, attrtype);
+	return nla_nest_start(skb, attrtype);
 }
 
 __rust_helper int rust_helper_nla_nest_end(struct sk_buff *skb, struct nlattr *start)

@@ -516,10 +516,11 @@ impl Attrs<'_> {
         to_result(unsafe { bindings::nla_put_u64_64bit(self.skb, i32::from(ty), v, i32::from(pad)) })
     }
 
-    /// Puts a nested attribute of type `ty`, its contents put by `fill`.
+    /// Puts a nested attribute of type `ty` (flagged `NLA_F_NESTED`, as `nla_nest_start()`
+    /// flags it), its contents put by `fill`.
     pub fn nest(&mut self, ty: u16, fill: impl FnOnce(&mut Attrs<'_>) -> Result) -> Result {
         // SAFETY: `skb` is live (type invariant).
-        let start = unsafe { bindings::nla_nest_start_noflag(self.skb, i32::from(ty)) };
+        let start = unsafe { bindings::nla_nest_start(self.skb, i32::from(ty)) };
         if start.is_null() {
             return Err(EMSGSIZE);
         }

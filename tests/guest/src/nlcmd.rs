@@ -102,8 +102,8 @@ pub fn linkgroups() -> Result<(), String> {
 }
 
 const UEID_USAGE: &str = "usage: smctest ueid add|del EID | flush | list";
-const PNET_USAGE: &str =
-    "usage: smctest pnet add PNETID NAME|--eth NAME|--ib NAME [--ib-port N] | del PNETID | flush | list";
+const PNET_USAGE: &str = "usage: smctest pnet add PNETID NAME|--eth NAME|--ib NAME [--ib-port N] \
+     | del PNETID | get PNETID | flush | list | count | add-many N";
 
 /// `smctest ueid add|del EID`, `ueid flush`, `ueid list`.
 pub fn ueid(op: &str, eid: Option<&str>) -> Result<(), String> {
@@ -142,7 +142,7 @@ pub fn ueid(op: &str, eid: Option<&str>) -> Result<(), String> {
 pub fn pnet(op: &str, pnetid: Option<&str>, target: &PnetTarget) -> Result<(), String> {
     if !matches!(
         (op, pnetid),
-        ("add" | "del", Some(_)) | ("flush" | "list", None)
+        ("add" | "del" | "get" | "add-many", Some(_)) | ("flush" | "list" | "count", None)
     ) {
         return Err(PNET_USAGE.into());
     }
@@ -169,6 +169,23 @@ pub fn pnet(op: &str, pnetid: Option<&str>, target: &PnetTarget) -> Result<(), S
         ("list", None) => {
             let msgs = g.dump().map_err(nl_err("pnet list"))?;
             print!("{}", pnet::format_entries(&msgs));
+        }
+        ("get", Some(id)) => {
+            let msgs = g.get(id).map_err(nl_err(&format!("pnet get {id}")))?;
+            print!("{}", pnet::format_entries(&msgs));
+        }
+        // A dump's length: a table too big for one part comes in several.
+        ("count", None) => {
+            let msgs = g.dump().map_err(nl_err("pnet count"))?;
+            println!("pnet_entries {}", msgs.len());
+        }
+        ("add-many", Some(n)) => {
+            let n: u32 = n.parse().map_err(|_| format!("pnet add-many: not a number: {n}"))?;
+            for i in 0..n {
+                let t = PnetTarget { eth: Some(format!("e{i}")), ..Default::default() };
+                g.add(&format!("PN{i}"), &t)
+                    .map_err(nl_err(&format!("pnet add PN{i}")))?;
+            }
         }
         _ => return Err(PNET_USAGE.into()),
     }

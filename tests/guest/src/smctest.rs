@@ -33,7 +33,9 @@ usage: smctest COMMAND ...
   diag                          every SMC socket: mode and fallback reason (smc_diag)
   ueid add|del EID | flush | list
   pnet add PNETID NAME | add PNETID [--eth NETDEV] [--ib DEV [--ib-port N]]
-  pnet del PNETID | flush | list
+  pnet del PNETID | flush | list | count
+  pnet add-many N               N entries PN<i> naming interfaces e<i> (one socket)
+  as-user UID COMMAND [ARGS...] run COMMAND as UID (no capabilities)
   clccap --port P [--iface IF] [--count N] [--timeout S]   print captured CLC messages";
 
 /// Records and prints check results.
@@ -201,8 +203,33 @@ fn diag_cmd() -> Result<(), String> {
     Ok(())
 }
 
+/// `smctest as-user UID COMMAND...`: drops to `UID` (and its group, no supplementary
+/// groups: no capabilities are left) and runs COMMAND.
+fn as_user(argv: &[String]) -> ExitCode {
+    use std::os::unix::process::CommandExt;
+    let (Some(uid), Some(cmd)) = (argv.get(1).and_then(|u| u.parse::<u32>().ok()), argv.get(2)) else {
+        return usage("as-user UID COMMAND [ARGS...]");
+    };
+    // SAFETY: Plain system calls on this process's credentials.
+    let dropped = unsafe {
+        libc::setgroups(0, std::ptr::null()) == 0
+            && libc::setresgid(uid, uid, uid) == 0
+            && libc::setresuid(uid, uid, uid) == 0
+    };
+    if !dropped {
+        eprintln!("smctest: as-user {uid}: {}", std::io::Error::last_os_error());
+        return ExitCode::from(1);
+    }
+    let e = std::process::Command::new(cmd).args(&argv[3..]).exec();
+    eprintln!("smctest: as-user: {cmd}: {e}");
+    ExitCode::from(127)
+}
+
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.first().map(String::as_str) == Some("as-user") {
+        return as_user(&argv);
+    }
     let a = match Args::parse(&argv, &["all", "verbose", "help", "sequential"]) {
         Ok(a) => a,
         Err(e) => return usage(&e),

@@ -2,7 +2,7 @@
 //! (`net/smc/smc_pnet.h`): the PNET table, which says which net devices and
 //! IB or ISM (dibs) devices share a physical network (a PNETID).
 
-use crate::netlink::{Attr, AttrIter, Genl, NlError, OpenError};
+use crate::netlink::{Attr, AttrIter, Genl, NlError, OpenError, GENL_HDRLEN};
 use crate::smc::{get_s, get_u};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -97,12 +97,26 @@ impl Pnet {
     pub fn dump(&mut self) -> Result<Vec<Vec<u8>>, NlError> {
         self.genl.dump(SMC_PNETID_GET)
     }
+
+    /// `SMC_PNETID_GET` as a request: the entries of `pnetid`, which the kernel sends as
+    /// a multi-part reply (decode with [`format_entries`]).
+    pub fn get(&mut self, pnetid: &str) -> Result<Vec<Vec<u8>>, NlError> {
+        let family = self.genl.family;
+        let replies = self.genl.command(SMC_PNETID_GET, |m| {
+            m.attr_str(SMC_PNETID_NAME, pnetid);
+        })?;
+        Ok(replies
+            .into_iter()
+            .filter(|r| r.hdr.ty == family)
+            .map(|r| r.payload.get(GENL_HDRLEN..).unwrap_or(&[]).to_vec())
+            .collect())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::netlink::{MsgBuilder, GENL_HDRLEN, NLMSG_HDRLEN};
+    use crate::netlink::{MsgBuilder, NLMSG_HDRLEN};
 
     #[test]
     fn entry_lines() {

@@ -39,6 +39,7 @@ use crate::{
     close::{self, Event, Flags, Send as CloseSend, State},
     lgr::LinkGroup,
     netns::Netns,
+    stats::Count,
 };
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use kernel::{
@@ -590,6 +591,11 @@ impl Conn {
         }
         let mut copied = 0usize;
         let mut g = self.inner.lock();
+        self.take_cdc(&mut g, false);
+        if self.unread(&g) >= self.rx_ring {
+            // C: `SMC_STAT_RMB_RX_FULL`, a receive that finds our ring full.
+            self.ns.stats.add(Count::RxFull, 1);
+        }
         loop {
             self.take_cdc(&mut g, false);
             let avail = self.unread(&g);
@@ -694,6 +700,8 @@ impl Conn {
                 room = self.room(&g);
             }
             if room == 0 {
+                // C: `SMC_STAT_RMB_TX_PEER_FULL`, a write that finds no room in the peer's ring.
+                self.ns.stats.add(Count::TxPeerFull, 1);
                 g.write_blocked = true;
                 if timeo == 0 {
                     break;

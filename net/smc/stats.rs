@@ -16,7 +16,7 @@
 //! The data path's counters (C's `struct smc_stats_tech` of SMC-D: calls, bytes, payload and
 //! buffer size classes, buffers made and downsized, buffer bytes in use, corking and
 //! no-delay requests) are kept per CPU, as C keeps them: each CPU adds to its own cache-line
-//! aligned [`Shard`] (relaxed atomics; a task that moved CPU meanwhile adds to another's,
+//! aligned `Shard` (relaxed atomics; a task that moved CPU meanwhile adds to another's,
 //! which is still correct), and a dump sums the shards.
 
 use crate::{clc::DeclineReason, netlink::a};
@@ -145,6 +145,9 @@ pub(crate) enum Count {
     TxSizeSmall,
     TxPeerSizeSmall,
     RxSizeSmall,
+    /// A write that found the peer's ring full; a receive that found ours full.
+    TxPeerFull,
+    RxFull,
     Cork,
     NoDelay,
 }
@@ -376,21 +379,21 @@ impl NetStats {
 fn put_tech(m: &mut Attrs<'_>, (clnt, srv): (u64, u64), sums: Option<&Sums>) -> Result {
     let pad = a(bindings::SMC_NLA_STATS_PAD);
     let c = |k: Count| sums.map_or(0, |s| s.count(k));
-    for (ty, (small_peer, small, alloc, down)) in [
-        (
-            bindings::SMC_NLA_STATS_T_TX_RMB_STATS,
-            (Some(Count::TxPeerSizeSmall), Count::TxSizeSmall, Count::TxAlloc, Count::TxDowngrade),
-        ),
-        (bindings::SMC_NLA_STATS_T_RX_RMB_STATS, (None, Count::RxSizeSmall, Count::RxAlloc, Count::RxDowngrade)),
+    let tx = (Some(Count::TxPeerSizeSmall), Count::TxSizeSmall, Some(Count::TxPeerFull), None);
+    let rx = (None, Count::RxSizeSmall, None, Some(Count::RxFull));
+    for (ty, (small_peer, small, full_peer, full), (alloc, down)) in [
+        (bindings::SMC_NLA_STATS_T_TX_RMB_STATS, tx, (Count::TxAlloc, Count::TxDowngrade)),
+        (bindings::SMC_NLA_STATS_T_RX_RMB_STATS, rx, (Count::RxAlloc, Count::RxDowngrade)),
     ] {
         let rpad = a(bindings::SMC_NLA_STATS_RMB_PAD);
         m.nest(a(ty), |m| {
-            // No buffer is reused, and a full buffer is not counted yet.
+            // No buffer is reused. The send buffer is never full on its own: unsent data
+            // is not queued, a write waits for the peer's ring.
             m.put_u64(a(bindings::SMC_NLA_STATS_RMB_REUSE_CNT), 0, rpad)?;
             m.put_u64(a(bindings::SMC_NLA_STATS_RMB_SIZE_SM_PEER_CNT), small_peer.map_or(0, c), rpad)?;
             m.put_u64(a(bindings::SMC_NLA_STATS_RMB_SIZE_SM_CNT), c(small), rpad)?;
-            m.put_u64(a(bindings::SMC_NLA_STATS_RMB_FULL_PEER_CNT), 0, rpad)?;
-            m.put_u64(a(bindings::SMC_NLA_STATS_RMB_FULL_CNT), 0, rpad)?;
+            m.put_u64(a(bindings::SMC_NLA_STATS_RMB_FULL_PEER_CNT), full_peer.map_or(0, c), rpad)?;
+            m.put_u64(a(bindings::SMC_NLA_STATS_RMB_FULL_CNT), full.map_or(0, c), rpad)?;
             m.put_u64(a(bindings::SMC_NLA_STATS_RMB_ALLOC_CNT), c(alloc), rpad)?;
             m.put_u64(a(bindings::SMC_NLA_STATS_RMB_DGRADE_CNT), c(down), rpad)
         })?;

@@ -15,7 +15,8 @@
 //!   words as atomics, so never torn), checks it ([`SmcdCdc::check`]: a cursor the peer could
 //!   not have sent aborts the connection instead of being trusted), takes the new cursors and
 //!   flags, and wakes readers, writers and pollers ([`Conn::cv`]).
-//! - `recvmsg` copies out of our ring and moves our consumer cursor; it tells the writer
+//! - `recvmsg` copies out of our ring straight into the application's buffer (one copy) and
+//!   moves our consumer cursor; it tells the writer
 //!   (a CDC message) when `cdc::consumer_update_due` says the writer needs the room, as C's
 //!   `smc_tx_consumer_update()` does.
 //! - `sendmsg` copies into the peer's ring as far as the peer's last consumer cursor allows,
@@ -45,11 +46,15 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use kernel::{
     alloc::KVVec,
     bindings,
-    dibs::{DeviceUser, Dmb, DmbSignal, Gid},
+    dibs::{DeviceUser, Dmb, DmbSignal, Gid, RemoteDmb},
     net::socket::{MsgHdr, PollArgs},
     new_mutex, new_poll_condvar, new_work,
     prelude::*,
-    sync::{poll::PollCondVar, Arc, CondVarTimeoutResult, Mutex},
+    sync::{
+        barrier::{mb, Write},
+        poll::PollCondVar,
+        Arc, CondVarTimeoutResult, Mutex,
+    },
     task::MAX_SCHEDULE_TIMEOUT,
     workqueue::{self, impl_has_work, Work, WorkItem},
 };
@@ -78,10 +83,15 @@ const OFF_CONS: usize = 16;
 struct Inner {
     /// Our DMB, which the peer writes into (`None` once the connection ended).
     dmb: Option<Dmb>,
+    /// The peer's DMB attached for direct writes, where the device can attach it (the
+    /// loopback device and `ism_ivshmem` can): then sends copy from user space straight
+    /// into it and there is no send buffer (as C's `smcd_buf_attach()`).
+    remote: Option<RemoteDmb>,
     /// Our hold on the device (`None` once the connection ended).
     user: Option<DeviceUser>,
-    /// Scratch space for copies between user space and the DMBs: the send buffer, as big as
-    /// the largest piece moved at once (its size from `net.smc.wmem` or `SO_SNDBUF`).
+    /// The send buffer: data from user space is copied into it and moved into the peer's DMB
+    /// from there, a piece of its size at a time (its size from `net.smc.wmem` or
+    /// `SO_SNDBUF`). Received data goes from our DMB straight to user space.
     bounce: KVVec<u8>,
     /// The peer's producer cursor in our ring, as last accepted.
     peer_prod: Cursor,
@@ -111,6 +121,14 @@ struct Inner {
     shut_rd: bool,
     /// Signalled messages in a row that did not check out.
     refused: u32,
+}
+
+/// What an ended connection lets go of, outside its lock; dropped in this order (the attached
+/// DMB and ours hold the device too).
+struct Ended {
+    _remote: Option<RemoteDmb>,
+    _dmb: Option<Dmb>,
+    _user: Option<DeviceUser>,
 }
 
 /// The last connection token handed out (C: `nexttoken` in `smc_lgr_register_conn()`).
@@ -250,7 +268,12 @@ impl Conn {
         if rx_ring == 0 || peer_ring == 0 {
             return Err(EINVAL);
         }
-        let bounce = alloc_sndbuf(bufs.sndbuf)?;
+        // Direct writes where the device can attach the peer's DMB; else a send buffer.
+        let remote = match user.supports_attach() {
+            true => user.attach_dmb(peer_token).ok().filter(|r| r.len() == peer_len),
+            false => None,
+        };
+        let bounce = if remote.is_some() { KVVec::new() } else { alloc_sndbuf(bufs.sndbuf)? };
         // At most 1 MiB (the largest size class).
         let bounce_len = bounce.len() as u32;
         let conn_ns = netns.clone();
@@ -266,6 +289,7 @@ impl Conn {
                 inner <- new_mutex!(
                     Inner {
                         dmb: None,
+                        remote,
                         user: Some(user),
                         bounce,
                         peer_prod: Cursor::default(),
@@ -294,7 +318,8 @@ impl Conn {
         dmb.on_signal(signal)?;
         let dmb_len = dmb.len();
         conn.inner.lock().dmb = Some(dmb);
-        netns.stats.buffers_made((bounce_len, bufs.sndbuf), (dmb_len, bufs.dmb));
+        let sndbuf = (bounce_len > 0).then_some((bounce_len, bufs.sndbuf));
+        netns.stats.buffers_made(sndbuf, (dmb_len, bufs.dmb));
         if let Err(e) = conn.lgr.add(conn.clone()) {
             // Counts the buffers gone again.
             conn.terminate(ECONNABORTED);
@@ -308,7 +333,13 @@ impl Conn {
     /// The sizes of the send buffer, of our ring and of the peer's ring (C: the send buffer's
     /// `len`, `rmb_desc->len`, `peer_rmbe_size`).
     pub(crate) fn ring_sizes(&self) -> (u32, u32, u32) {
-        (self.sndbuf, self.rx_ring, self.peer_ring)
+        (self.sndbuf_len(), self.rx_ring, self.peer_ring)
+    }
+
+    /// The send buffer's size as C reports it: with the peer's DMB attached it is the send
+    /// buffer (C: `smcd_buf_attach()`), else our own.
+    fn sndbuf_len(&self) -> u32 {
+        if self.sndbuf == 0 { self.peer_ring } else { self.sndbuf }
     }
 
     /// The sizes of the connection's send buffer and of its DMB with the CDC area (what C
@@ -332,7 +363,7 @@ impl Conn {
         };
         ConnDiag {
             token: self.token,
-            sndbuf: self.sndbuf,
+            sndbuf: self.sndbuf_len(),
             rmbe: self.rx_ring,
             peer_rmbe: self.peer_ring,
             rx_prod: g.peer_prod,
@@ -359,6 +390,13 @@ impl Conn {
             prod_flags: ProducerFlags(pf),
             conn_state: state_flags(g.tx),
         };
+        if g.tx.done_writing || g.tx.any_close() {
+            // Nothing more goes into the peer's ring: let go of it before the message that
+            // lets the peer end (and unregister) it. The loopback device frees a DMB that its
+            // owner unregistered while a peer held it attached without clearing its client
+            // (`dibs_lo_detach_dmb()`), which the DIBS core reports when the client goes.
+            drop(g.remote.take());
+        }
         let user = g.user.as_ref().ok_or(ECONNRESET)?;
         match user.move_data(self.peer_token, 0, true, 0, &msg.encode()) {
             Ok(()) => {
@@ -403,19 +441,26 @@ impl Conn {
     }
 
     /// Our connection is over: leave the link group, let go of the DMB and the device.
-    fn finish(&self, g: &mut Inner) -> (Option<Dmb>, Option<DeviceUser>) {
+    fn finish(&self, g: &mut Inner) -> Ended {
         g.state = State::Closed;
         let dmb = g.dmb.take();
         if let Some(d) = &dmb {
             self.ns.stats.buffers_gone(self.sndbuf, d.len());
         }
-        (dmb, g.user.take())
+        Ended { _remote: g.remote.take(), _dmb: dmb, _user: g.user.take() }
+    }
+
+    /// Lets go of the attached peer DMB (the link group is ending: every connection of the
+    /// node does this before any unregisters its DMB, see `Conn::send_cdc`).
+    pub(crate) fn detach_remote(&self) {
+        let remote = self.inner.lock().remote.take();
+        drop(remote);
     }
 
     /// Ends the connection now (its link group ended): readers and writers get `err`
     /// (`ECONNRESET` when the peer went, `ECONNABORTED` when this side tears it down).
     pub(crate) fn terminate(&self, err: Error) {
-        let (dmb, user) = {
+        let ended = {
             let mut g = self.inner.lock();
             if g.state != State::Closed {
                 g.err.get_or_insert(err);
@@ -424,8 +469,7 @@ impl Conn {
             }
             self.finish(&mut g)
         };
-        drop(dmb);
-        drop(user);
+        drop(ended);
         self.cv.notify_all();
     }
 
@@ -441,11 +485,10 @@ impl Conn {
 
     /// After [`Conn::finish`], outside the lock: leaves the link group, then lets go of the
     /// DMB and the device.
-    fn leave(&self, ended: Option<(Option<Dmb>, Option<DeviceUser>)>) {
-        if let Some((dmb, user)) = ended {
+    fn leave(&self, ended: Option<Ended>) {
+        if let Some(ended) = ended {
             self.lgr.remove(self);
-            drop(dmb);
-            drop(user);
+            drop(ended);
         }
     }
 
@@ -642,24 +685,18 @@ impl Conn {
         }
     }
 
-    /// Copies `want` bytes from our ring at the consumer cursor into `msg`; returns how many.
+    /// Copies `want` bytes from our ring at the consumer cursor into `msg` (straight from the
+    /// DMB into the application's buffer); returns how many.
     fn copy_out(&self, g: &mut Inner, msg: &mut MsgHdr<'_>, want: u32) -> Result<u32> {
         let pieces = cdc::ring_pieces(self.rx_ring, g.cons, want).ok_or(EINVAL)?;
-        let Inner { dmb, bounce, .. } = g;
-        let dmb = dmb.as_ref().ok_or(ECONNRESET)?;
+        let dmb = g.dmb.as_ref().ok_or(ECONNRESET)?;
+        let dest = msg.dest().ok_or(EINVAL)?;
         let mut done = 0u32;
         for (off, n) in pieces {
-            let mut at = 0u32;
-            while at < n {
-                let chunk = ((n - at) as usize).min(bounce.len());
-                let buf = &mut bounce[..chunk];
-                dmb.read(SMCD_CDC_LEN + (off + at) as usize, buf)?;
-                let got = msg.copy_to(buf);
-                done += got as u32;
-                if got < chunk {
-                    return Ok(done);
-                }
-                at += chunk as u32;
+            let got = dmb.copy_to_iter(SMCD_CDC_LEN + off as usize, n as usize, dest)?;
+            done += got as u32;
+            if got < n as usize {
+                break;
             }
         }
         Ok(done)
@@ -718,10 +755,23 @@ impl Conn {
                 }
             }
             g.write_blocked = false;
-            let n = (room as usize).min(len - sent).min(g.bounce.len());
-            let got = {
-                let buf = &mut g.bounce[..n];
-                msg.copy_from(buf)
+            if g.remote.is_none() && g.bounce.is_empty() {
+                // The attached peer ring was let go of: the connection is ending.
+                if sent > 0 {
+                    break;
+                }
+                return Err(EPIPE);
+            }
+            let (n, got) = if g.remote.is_some() {
+                let n = (room as usize).min(len - sent);
+                (n, self.write_direct(&mut g, msg, n as u32)? as usize)
+            } else {
+                let n = (room as usize).min(len - sent).min(g.bounce.len());
+                let got = msg.copy_from(&mut g.bounce[..n]);
+                if got > 0 {
+                    self.copy_in(&mut g, got as u32)?;
+                }
+                (n, got)
             };
             if got == 0 {
                 if sent > 0 {
@@ -729,7 +779,6 @@ impl Conn {
                 }
                 return Err(EFAULT);
             }
-            self.copy_in(&mut g, got as u32)?;
             sent += got;
             let _ = self.send_cdc(&mut g);
             if got < n {
@@ -740,6 +789,27 @@ impl Conn {
             return Err(EAGAIN);
         }
         Ok(sent)
+    }
+
+    /// Copies up to `n` bytes of `msg` straight into the attached peer ring at our producer
+    /// cursor and moves the cursor on by what was copied (fewer on a fault); returns that.
+    fn write_direct(&self, g: &mut Inner, msg: &mut MsgHdr<'_>, n: u32) -> Result<u32> {
+        let pieces = cdc::ring_pieces(self.peer_ring, g.prod, n).ok_or(EINVAL)?;
+        let remote = g.remote.as_ref().ok_or(ECONNRESET)?;
+        let src = msg.source().ok_or(EINVAL)?;
+        let mut done = 0u32;
+        for (off, len) in pieces {
+            let got = remote.copy_from_iter(SMCD_CDC_LEN + off as usize, len as usize, src)?;
+            done += got as u32;
+            if got < len as usize {
+                break;
+            }
+        }
+        // The data before the CDC message that tells the peer of it (`wmb()`: the mapping may
+        // be a device's, write-combined).
+        mb(Write);
+        g.prod = g.prod.add(self.peer_ring, done).ok_or(EINVAL)?;
+        Ok(done)
     }
 
     /// Moves the first `n` bytes of the bounce buffer into the peer's ring at our producer

@@ -406,18 +406,26 @@ impl Core {
     /// The device behind `key` is going: ends its link groups.
     pub(crate) fn device_gone(&self, key: usize) {
         let gone = self.take_groups(|g| g.dev_key == key);
-        for g in gone.iter() {
-            g.terminate();
-        }
+        end_all(&gone);
     }
 
     /// The module is going: no new groups, and every group ends.
     pub(crate) fn shutdown(&self) {
         self.closing.store(true, Ordering::Release);
         let all = core::mem::take(&mut *self.lgrs.lock());
-        for g in all.iter() {
-            g.terminate();
-        }
+        end_all(&all);
+    }
+}
+
+/// Ends `groups`: first every connection lets go of its attached peer DMB, then the groups
+/// end and the DMBs are unregistered (the peers of loopback connections are ours too: see
+/// `Conn::send_cdc` for why detaches go first).
+fn end_all(groups: &[Arc<LinkGroup>]) {
+    for g in groups {
+        g.detach_remotes();
+    }
+    for g in groups {
+        g.terminate();
     }
 }
 
@@ -545,6 +553,16 @@ impl LinkGroup {
         };
         // The last reference may go here, outside the lock.
         drop(gone);
+    }
+
+    /// Its connections let go of their attached peer DMBs. Takes [`Conn`]'s lock under the
+    /// group's `conns` lock (the only nesting of the two; a connection never takes `conns`
+    /// with its own lock held).
+    fn detach_remotes(&self) {
+        let conns = self.conns.lock();
+        for c in conns.list.iter() {
+            c.detach_remote();
+        }
     }
 
     /// Ends the group: every connection is aborted and lets go of the device; the peer is

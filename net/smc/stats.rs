@@ -257,13 +257,13 @@ impl NetStats {
         }
     }
 
-    /// A connection's send buffer of `sndbuf` bytes (wanted: `want_snd`) and DMB of `dmb`
+    /// A connection's send buffer of `sndbuf.0` bytes (wanted: `sndbuf.1`) and DMB of `dmb`
     /// bytes (wanted: `want_dmb`) were made (C: `SMC_STAT_RMB_ALLOC`, `_SIZE`, `_DOWNGRADED`).
-    pub(crate) fn buffers_made(&self, (sndbuf, want_snd): (u32, u32), (dmb, want_dmb): (u32, u32)) {
-        for (len, want, alloc, down, hist, used) in [
-            (sndbuf, want_snd, Count::TxAlloc, Count::TxDowngrade, Hist::TxRmbSize, Count::TxRmbUse),
-            (dmb, want_dmb, Count::RxAlloc, Count::RxDowngrade, Hist::RxRmbSize, Count::RxRmbUse),
-        ] {
+    /// No send buffer (`None`) when the peer's DMB is attached instead, as C counts it.
+    pub(crate) fn buffers_made(&self, sndbuf: Option<(u32, u32)>, (dmb, want_dmb): (u32, u32)) {
+        let tx = sndbuf.map(|(len, want)| (len, want, Count::TxAlloc, Count::TxDowngrade, Hist::TxRmbSize, Count::TxRmbUse));
+        let rx = (dmb, want_dmb, Count::RxAlloc, Count::RxDowngrade, Hist::RxRmbSize, Count::RxRmbUse);
+        for (len, want, alloc, down, hist, used) in Iterator::chain(tx.into_iter(), [rx]) {
             if len < want {
                 self.add(down, 1);
             }

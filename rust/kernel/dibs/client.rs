@@ -421,6 +421,18 @@ impl Dmb {
         Ok(())
     }
 
+    /// Copies `len` bytes of the DMB at `offset` into `dest` (a `recvmsg()`'s buffer, say),
+    /// with no copy in between; returns how many were copied, fewer when `dest` has no more
+    /// room or on a fault.
+    #[cfg(CONFIG_NET)]
+    pub fn copy_to_iter(&self, offset: usize, len: usize, dest: &mut crate::iov::IovIterDest<'_>) -> Result<usize> {
+        let src = range(self.raw.cpu_addr, self.raw.dmb_len, offset, len)?;
+        // SAFETY: `src..src + len` is inside the DMB's mapping (checked above, type invariant),
+        // read here by the C copy only (Rust never references it); `dest` is a valid
+        // destination iterator (its type invariant).
+        Ok(unsafe { bindings::_copy_to_iter(src.cast(), len, dest.as_raw()) })
+    }
+
     /// Sets `len` bytes of the DMB at `offset` to zero.
     pub fn zero(&self, offset: usize, len: usize) -> Result {
         let dst = range(self.raw.cpu_addr, self.raw.dmb_len, offset, len)?;
@@ -499,6 +511,20 @@ impl RemoteDmb {
     /// Whether the DMB is empty (never).
     pub fn is_empty(&self) -> bool {
         self.raw.dmb_len == 0
+    }
+
+    /// Copies `len` bytes from `src` (a `sendmsg()`'s data, say) into the peer's DMB at
+    /// `offset`, with no copy in between (no signal: the client signals with
+    /// [`DeviceUser::move_data`]); returns how many were copied, fewer at the end of `src`'s
+    /// data or on a fault. The client orders these writes before the message that tells the
+    /// peer about them (e.g. with `smp_wmb()`).
+    #[cfg(CONFIG_NET)]
+    pub fn copy_from_iter(&self, offset: usize, len: usize, src: &mut crate::iov::IovIterSource<'_>) -> Result<usize> {
+        let dst = range(self.raw.cpu_addr, self.raw.dmb_len, offset, len)?;
+        // SAFETY: `dst..dst + len` is inside the attached mapping (checked above, type
+        // invariant), written here by the C copy only (Rust never references it); `src` is a
+        // valid source iterator (its type invariant).
+        Ok(unsafe { bindings::_copy_from_iter(dst.cast(), len, src.as_raw()) })
     }
 
     /// Copies `data` into the peer's DMB at `offset` (no signal: the client signals with

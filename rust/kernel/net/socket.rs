@@ -163,6 +163,38 @@ impl MsgHdr<'_> {
         // SAFETY: `ptr` is live and ours (type invariant); `buf` is readable for its length.
         unsafe { bindings::msghdr_copy_to(self.ptr, buf.as_ptr().cast(), buf.len()) }
     }
+
+    /// The data of a message being sent, as the iterator to copy from (for copies into
+    /// memory Rust does not reference, e.g. [`crate::dibs::RemoteDmb::copy_from_iter`]);
+    /// `None` for a message to receive.
+    pub fn source(&mut self) -> Option<&mut crate::iov::IovIterSource<'_>> {
+        // SAFETY: `ptr` is live and ours while `self` is borrowed (type invariant).
+        let iter = unsafe { &raw mut (*self.ptr).msg_iter };
+        // SAFETY: `iter` is the live message's iterator; `data_source` is a plain field.
+        if unsafe { (*iter).data_source } != (bindings::ITER_SOURCE != 0) {
+            return None;
+        }
+        // SAFETY: The iterator is live and, while `self` is borrowed, used only through the
+        // returned reference; it is a source, whose memory the C copy functions may read for
+        // the call that gave the message (which outlives `self`).
+        Some(unsafe { crate::iov::IovIterSource::from_raw(iter) })
+    }
+
+    /// The data of a message being received, as the iterator to copy into (for copies from
+    /// memory Rust does not reference, e.g. [`crate::dibs::Dmb::copy_to_iter`]); `None` for
+    /// a message to send.
+    pub fn dest(&mut self) -> Option<&mut crate::iov::IovIterDest<'_>> {
+        // SAFETY: `ptr` is live and ours while `self` is borrowed (type invariant).
+        let iter = unsafe { &raw mut (*self.ptr).msg_iter };
+        // SAFETY: `iter` is the live message's iterator; `data_source` is a plain field.
+        if unsafe { (*iter).data_source } != (bindings::ITER_DEST != 0) {
+            return None;
+        }
+        // SAFETY: The iterator is live and, while `self` is borrowed, used only through the
+        // returned reference; it is a destination, whose memory the C copy functions may write
+        // for the call that gave the message (which outlives `self`).
+        Some(unsafe { crate::iov::IovIterDest::from_raw(iter) })
+    }
 }
 
 /// The arguments of a `poll` operation: the file polled and its poll table.

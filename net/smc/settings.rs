@@ -4,7 +4,8 @@
 //! (`net/smc/smc_sysctl.c`), so that `sysctl net.smc` reads the same with either module.
 //!
 //! Honoured here:
-//! - `rmem`, `wmem`: where a socket's DMB and send buffer sizes start (C: a new socket's
+//! - `rmem`, `wmem`: where a socket's DMB and send buffer sizes start (the send buffer only
+//!   where the device cannot attach the peer's DMB, as in C; C: a new socket's
 //!   `sk_rcvbuf`/`sk_sndbuf` are twice these, and the buffers half those), unless the
 //!   application set `SO_RCVBUF`/`SO_SNDBUF`; read when the connection's buffers are made.
 //! - `limit_smc_hs`: new sockets limit their handshakes while their listener is congested;

@@ -79,20 +79,37 @@ impl PnetTable {
     }
 
     /// Adds `e` unless an entry of the same kind names the same interface or device: `false`
-    /// then (C: `-EEXIST`).
+    /// then (C: `-EEXIST`). The table grows outside its lock.
     fn add(&self, e: Entry) -> Result<bool> {
-        let mut entries = self.entries.lock();
-        let dup = entries.iter().any(|x| match (&x.target, &e.target) {
+        let dup = |x: &Entry| match (&x.target, &e.target) {
             (Target::Eth(a), Target::Eth(b)) => rules::names_match(a, b),
             (Target::Ib(a, _), Target::Ib(b, _)) => rules::names_match(a, b),
             _ => false,
-        });
-        if dup {
-            return Ok(false);
+        };
+        loop {
+            let want = {
+                let mut entries = self.entries.lock();
+                if entries.iter().any(dup) {
+                    return Ok(false);
+                }
+                if entries.push_within_capacity(e).is_ok() {
+                    return Ok(true);
+                }
+                entries.len() * 2 + 8
+            };
+            let mut bigger = KVec::with_capacity(want, GFP_KERNEL)?;
+            let mut entries = self.entries.lock();
+            if entries.capacity() < want {
+                for x in entries.iter() {
+                    // Room for all: `want` is more than there were, and only this request
+                    // (requests run one at a time) adds.
+                    let _ = bigger.push_within_capacity(*x);
+                }
+                let old = core::mem::replace(&mut *entries, bigger);
+                drop(entries);
+                drop(old);
+            }
         }
-        entries.reserve(1, GFP_KERNEL)?;
-        let _ = entries.push_within_capacity(e);
-        Ok(true)
     }
 
     /// Removes the entries whose PNET ID is `id` (all if `None`); whether any went.

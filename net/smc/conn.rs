@@ -207,6 +207,21 @@ impl DmbSignal for RxSignal {
 
 /// A new connection token: never 0; tokens repeat only after 2^32 connections, long after
 /// a connection with the same one is gone.
+/// Copies the ring pieces `(offset, len)` one after the other with `copy(offset in the DMB,
+/// len)`, which returns how many bytes it copied; stops after a short copy (the end of the
+/// application's buffer, or a fault). Returns how many in all.
+fn copy_pieces(pieces: [(u32, u32); 2], mut copy: impl FnMut(usize, usize) -> Result<usize>) -> Result<u32> {
+    let mut done = 0u32;
+    for (off, n) in pieces {
+        let got = copy(SMCD_CDC_LEN + off as usize, n as usize)?;
+        done += got as u32;
+        if got < n as usize {
+            break;
+        }
+    }
+    Ok(done)
+}
+
 /// A send buffer of the largest size class up to `want` that memory allows (C's
 /// `__smc_buf_create()` for the send buffer).
 fn alloc_sndbuf(want: u32) -> Result<KVVec<u8>> {
@@ -691,15 +706,7 @@ impl Conn {
         let pieces = cdc::ring_pieces(self.rx_ring, g.cons, want).ok_or(EINVAL)?;
         let dmb = g.dmb.as_ref().ok_or(ECONNRESET)?;
         let dest = msg.dest().ok_or(EINVAL)?;
-        let mut done = 0u32;
-        for (off, n) in pieces {
-            let got = dmb.copy_to_iter(SMCD_CDC_LEN + off as usize, n as usize, dest)?;
-            done += got as u32;
-            if got < n as usize {
-                break;
-            }
-        }
-        Ok(done)
+        copy_pieces(pieces, |at, n| dmb.copy_to_iter(at, n, dest))
     }
 
     /// `sendmsg`: `len` bytes from `msg`; `timeo` as `sock_sndtimeo()` gives it.
@@ -797,14 +804,7 @@ impl Conn {
         let pieces = cdc::ring_pieces(self.peer_ring, g.prod, n).ok_or(EINVAL)?;
         let remote = g.remote.as_ref().ok_or(ECONNRESET)?;
         let src = msg.source().ok_or(EINVAL)?;
-        let mut done = 0u32;
-        for (off, len) in pieces {
-            let got = remote.copy_from_iter(SMCD_CDC_LEN + off as usize, len as usize, src)?;
-            done += got as u32;
-            if got < len as usize {
-                break;
-            }
-        }
+        let done = copy_pieces(pieces, |at, n| remote.copy_from_iter(at, n, src))?;
         // The data before the CDC message that tells the peer of it (`wmb()`: the mapping may
         // be a device's, write-combined).
         mb(Write);

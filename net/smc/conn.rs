@@ -649,14 +649,14 @@ impl Conn {
         }
         let mut copied = 0usize;
         let mut g = self.inner.lock();
-        self.take_cdc(&mut g, false);
-        if self.unread(&g) >= self.rx_ring {
-            // C: `SMC_STAT_RMB_RX_FULL`, a receive that finds our ring full.
-            self.ns.stats.add(Count::RxFull, 1);
-        }
+        let mut first = true;
         loop {
             self.take_cdc(&mut g, false);
             let avail = self.unread(&g);
+            if core::mem::take(&mut first) && avail >= self.rx_ring {
+                // C: `SMC_STAT_RMB_RX_FULL`, a receive that finds our ring full.
+                self.ns.stats.add(Count::RxFull, 1);
+            }
             if avail > 0 && copied < len {
                 let want = (avail as usize).min(len - copied) as u32;
                 let got = self.copy_out(&mut g, msg, want)?;

@@ -177,6 +177,15 @@ impl Shard {
             hists: [const { [const { AtomicU64::new(0) }; SIZE_CLASSES] }; HISTS],
         }
     }
+
+    fn add(&self, c: Count, v: u64) {
+        self.counts[c as usize].fetch_add(v, Ordering::Relaxed);
+    }
+
+    /// Counts `len` bytes in its size class of histogram `h`.
+    fn hist(&self, h: Hist, len: u64) {
+        self.hists[h as usize][size_class(len)].fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// The data path counters summed over the CPUs.
@@ -221,7 +230,7 @@ impl NetStats {
     /// Adds `v` to counter `c`.
     pub(crate) fn add(&self, c: Count, v: u64) {
         if let Some(s) = self.shard() {
-            s.counts[c as usize].fetch_add(v, Ordering::Relaxed);
+            s.add(c, v);
         }
     }
 
@@ -232,28 +241,23 @@ impl NetStats {
         }
     }
 
-    /// Counts `len` bytes in its size class of histogram `h`.
-    fn hist(&self, h: Hist, len: u64) {
-        if let Some(s) = self.shard() {
-            s.hists[h as usize][size_class(len)].fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
     /// A `sendmsg` of `len` bytes over SMC-D that returned `rc` (C: `SMC_STAT_TX_PAYLOAD`).
     pub(crate) fn sent(&self, len: usize, rc: &Result<usize>) {
-        self.add(Count::TxCnt, 1);
+        let Some(s) = self.shard() else { return };
+        s.add(Count::TxCnt, 1);
         if let (Ok(n @ 1..), 1..) = (rc, len) {
-            self.hist(Hist::TxPayload, len as u64);
-            self.add(Count::TxBytes, *n as u64);
+            s.hist(Hist::TxPayload, len as u64);
+            s.add(Count::TxBytes, *n as u64);
         }
     }
 
     /// A `recvmsg` over SMC-D that returned `rc` (C: `SMC_STAT_RX_PAYLOAD`).
     pub(crate) fn received(&self, rc: &Result<usize>) {
-        self.add(Count::RxCnt, 1);
+        let Some(s) = self.shard() else { return };
+        s.add(Count::RxCnt, 1);
         if let Ok(n @ 1..) = rc {
-            self.hist(Hist::RxPayload, *n as u64);
-            self.add(Count::RxBytes, *n as u64);
+            s.hist(Hist::RxPayload, *n as u64);
+            s.add(Count::RxBytes, *n as u64);
         }
     }
 
@@ -263,13 +267,14 @@ impl NetStats {
     pub(crate) fn buffers_made(&self, sndbuf: Option<(u32, u32)>, (dmb, want_dmb): (u32, u32)) {
         let tx = sndbuf.map(|(len, want)| (len, want, Count::TxAlloc, Count::TxDowngrade, Hist::TxRmbSize, Count::TxRmbUse));
         let rx = (dmb, want_dmb, Count::RxAlloc, Count::RxDowngrade, Hist::RxRmbSize, Count::RxRmbUse);
+        let Some(s) = self.shard() else { return };
         for (len, want, alloc, down, hist, used) in Iterator::chain(tx.into_iter(), [rx]) {
             if len < want {
-                self.add(down, 1);
+                s.add(down, 1);
             }
-            self.add(alloc, 1);
-            self.hist(hist, len.into());
-            self.add(used, len.into());
+            s.add(alloc, 1);
+            s.hist(hist, len.into());
+            s.add(used, len.into());
         }
     }
 

@@ -136,6 +136,15 @@ pub trait Table: Send + Sync + Sized + 'static {
     const ENTRIES: &'static [Entry<Self>];
 }
 
+/// A `proc_handler` of the kernel's (`proc_dointvec_minmax()` and its like).
+type ProcHandler = unsafe extern "C" fn(
+    *const bindings::ctl_table,
+    ffi::c_int,
+    *mut ffi::c_void,
+    *mut usize,
+    *mut bindings::loff_t,
+) -> ffi::c_int;
+
 /// One of the kernel's text handlers and the value type it converts.
 trait Proc {
     /// The Rust value.
@@ -143,13 +152,7 @@ trait Proc {
     /// The C value the handler reads and writes.
     type Raw;
     /// The kernel's handler.
-    const HANDLER: unsafe extern "C" fn(
-        *const bindings::ctl_table,
-        ffi::c_int,
-        *mut ffi::c_void,
-        *mut usize,
-        *mut bindings::loff_t,
-    ) -> ffi::c_int;
+    const HANDLER: ProcHandler;
     fn load(v: &Self::Var) -> Self::Raw;
     fn store(v: &Self::Var, raw: Self::Raw);
 }
@@ -158,13 +161,7 @@ struct IntMinMax;
 impl Proc for IntMinMax {
     type Var = Int;
     type Raw = ffi::c_int;
-    const HANDLER: unsafe extern "C" fn(
-        *const bindings::ctl_table,
-        ffi::c_int,
-        *mut ffi::c_void,
-        *mut usize,
-        *mut bindings::loff_t,
-    ) -> ffi::c_int = bindings::proc_dointvec_minmax;
+    const HANDLER: ProcHandler = bindings::proc_dointvec_minmax;
     fn load(v: &Int) -> ffi::c_int {
         v.get()
     }
@@ -177,13 +174,7 @@ struct UIntMinMax;
 impl Proc for UIntMinMax {
     type Var = UInt;
     type Raw = ffi::c_uint;
-    const HANDLER: unsafe extern "C" fn(
-        *const bindings::ctl_table,
-        ffi::c_int,
-        *mut ffi::c_void,
-        *mut usize,
-        *mut bindings::loff_t,
-    ) -> ffi::c_int = bindings::proc_douintvec_minmax;
+    const HANDLER: ProcHandler = bindings::proc_douintvec_minmax;
     fn load(v: &UInt) -> ffi::c_uint {
         v.get()
     }
@@ -196,13 +187,7 @@ struct IntJiffies;
 impl Proc for IntJiffies {
     type Var = Int;
     type Raw = ffi::c_int;
-    const HANDLER: unsafe extern "C" fn(
-        *const bindings::ctl_table,
-        ffi::c_int,
-        *mut ffi::c_void,
-        *mut usize,
-        *mut bindings::loff_t,
-    ) -> ffi::c_int = bindings::proc_dointvec_jiffies;
+    const HANDLER: ProcHandler = bindings::proc_dointvec_jiffies;
     fn load(v: &Int) -> ffi::c_int {
         v.get()
     }

@@ -2,13 +2,16 @@
 # timeout: 900
 # append: kunit.filter_glob=smc_rs*
 # The ivshmem (doorbell) server killed in the middle of SMC-D streams over
-# ism_ivshmem, with the C smc on both VMs. The server only hands out the
-# region and the eventfds and keeps the presence table: each QEMU holds the
-# other's eventfds, so doorbells go on without it. The streams complete
-# with every byte checked, new SMC-D connections between the two VMs still
-# work, and the VMs leave the fabric cleanly at the end. (QEMU's ivshmem
-# device never reconnects to a server, so a restarted server cannot take
-# running VMs back: see Documentation/ism-ivshmem.md.)
+# ism_ivshmem, with the C smc on both VMs, and a new one started on the same
+# socket while they run (vmrun: VMRUN-RESTART-SERVER). The server only hands
+# out the region and the eventfds and keeps the presence table: each QEMU
+# holds the other's eventfds, so doorbells go on without it, and the new
+# server, with a region of its own, touches nothing the running VMs use.
+# The streams complete with every byte checked, new SMC-D connections
+# between the two VMs still work, and the VMs leave the fabric cleanly at
+# the end. (QEMU's ivshmem device never reconnects to a server, so the new
+# server cannot take the running VMs back: QEMUs started later join it; see
+# Documentation/ism-ivshmem.md.)
 set -u
 . "$EXTRA/checks.inc"
 EID=SMC-RS-FABRIC.TEST
@@ -26,11 +29,11 @@ meet streams > /dev/null
 if [ "$VM_ROLE" = guest ]; then
 	pair gone 7602 --family inet --conns 20 --bytes 16M --expect smcd --timeout 600 &
 	p=$!
-	# Kill the server once all 20 are SMC-D and streaming (attached).
+	# Restart the server once all 20 are SMC-D and streaming (attached).
 	i=0
 	until [ "$(fabric attached)" -ge 20 ] || [ $i -ge 600 ]; do i=$((i + 1)); sleep 0.2; done
 	check streams-attached sh -c "[ $(fabric attached) -ge 20 ]"
-	echo VMRUN-KILL-SERVER
+	echo VMRUN-RESTART-SERVER
 	wait $p
 else
 	pair gone 7602 --family inet --conns 20 --bytes 16M --expect smcd --timeout 600

@@ -10,11 +10,16 @@
 //! it has read what the peer wrote), and the flags. The layout and the cursor arithmetic are
 //! `wire/src/cdc.rs`, shared with the C smc byte for byte.
 //!
-//! - Receiving: the device signals our DMB; the signal handler ([`RxSignal`], interrupt
-//!   context) only queues the connection's work, which reads the CDC message (the two cursor
-//!   words as atomics, so never torn), checks it ([`SmcdCdc::check`]: a cursor the peer could
-//!   not have sent aborts the connection instead of being trusted), takes the new cursors and
-//!   flags, and wakes readers, writers and pollers ([`Conn::cv`]).
+//! - Receiving: the device signals our DMB. The signal handler ([`RxSignal`], interrupt
+//!   context, so it takes no lock of ours) marks the connection signalled; if a thread sleeps
+//!   in `recvmsg` or `sendmsg` it only wakes the sleepers, and a sleeper takes the message
+//!   in itself once awake (no hop through a worker between the doorbell and the
+//!   application, as C's tasklet wakes it from softirq). Otherwise it queues the
+//!   connection's work, which takes the message in and wakes pollers. Taking a message in
+//!   reads the CDC message (the two cursor words as atomics, so never torn), checks it
+//!   ([`SmcdCdc::check`]: a cursor the peer could not have sent aborts the connection
+//!   instead of being trusted), takes the new cursors and flags, and wakes readers, writers
+//!   and pollers ([`Conn::cv`]). Why no signal is left untaken: see [`Conn::sleepers`].
 //! - `recvmsg` copies out of our ring straight into the application's buffer (one copy) and
 //!   moves our consumer cursor; it tells the writer
 //!   (a CDC message) when `cdc::consumer_update_due` says the writer needs the room, as C's
@@ -42,7 +47,10 @@ use crate::{
     netns::Netns,
     stats::Count,
 };
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+use core::sync::atomic::{
+    AtomicBool, AtomicU32, AtomicU64,
+    Ordering::{Relaxed, SeqCst},
+};
 use kernel::{
     alloc::KVVec,
     bindings,
@@ -126,9 +134,18 @@ struct Inner {
 /// What an ended connection lets go of, outside its lock; dropped in this order (the attached
 /// DMB and ours hold the device too).
 struct Ended {
-    _remote: Option<RemoteDmb>,
-    _dmb: Option<Dmb>,
+    remote: Option<RemoteDmb>,
+    dmb: Option<Dmb>,
     _user: Option<DeviceUser>,
+    /// The connection ended in an abort: its DMB is parked in the link group.
+    park: bool,
+}
+
+/// The signal handler of a parked DMB (see [`Conn::leave`]): signals are ignored.
+struct Parked;
+
+impl DmbSignal for Parked {
+    fn signalled(&self, _dmbemask: u16) {}
 }
 
 /// The last connection token handed out (C: `nexttoken` in `smc_lgr_register_conn()`).
@@ -183,6 +200,17 @@ pub(crate) struct Conn {
     /// Notified when data, room or the state changed.
     #[pin]
     cv: PollCondVar,
+    /// The device signalled our DMB since a thread last took the CDC message in after a wait
+    /// (set in interrupt context, cleared by that thread).
+    signalled: AtomicBool,
+    /// Threads asleep (or about to sleep, or just woken) in [`Conn::wait`]. The signal handler
+    /// stores [`Conn::signalled`], then reads this; a sleeper adds itself here, then (queued on
+    /// [`Conn::cv`]) reads `signalled` before it sleeps, and after it wakes swaps `signalled`
+    /// back and takes the message in if it was set, before it leaves. All `SeqCst`: a handler
+    /// that sees no sleeper queues the work; one that sees a sleeper leaves the message to it,
+    /// and that sleeper either sees `signalled` before it sleeps or is woken by the
+    /// handler's notification, and takes the message in either way.
+    sleepers: AtomicU32,
     /// Takes in the peer's CDC message.
     #[pin]
     work: Work<Conn>,
@@ -199,9 +227,16 @@ struct RxSignal {
 
 impl DmbSignal for RxSignal {
     fn signalled(&self, _dmbemask: u16) {
+        let conn = &self.conn;
+        conn.signalled.store(true, SeqCst);
+        if conn.sleepers.load(SeqCst) > 0 {
+            // A sleeper takes the message in (see `Conn::sleepers`); pollers are woken too.
+            conn.cv.notify_all();
+            return;
+        }
         // The handler table holds `self`, so the reference an already queued work item hands
         // back is never the last one (nothing is freed in interrupt context).
-        let _ = workqueue::system_highpri().enqueue(self.conn.clone());
+        let _ = workqueue::system_highpri().enqueue(conn.clone());
     }
 }
 
@@ -325,6 +360,8 @@ impl Conn {
                     "Conn::inner"
                 ),
                 cv <- new_poll_condvar!("Conn::cv"),
+                signalled: AtomicBool::new(false),
+                sleepers: AtomicU32::new(0),
                 work <- new_work!("Conn::work"),
             }? Error),
             GFP_KERNEL,
@@ -455,14 +492,16 @@ impl Conn {
         g.state == State::Closed
     }
 
-    /// Our connection is over: leave the link group, let go of the DMB and the device.
-    fn finish(&self, g: &mut Inner) -> Ended {
+    /// Our connection is over: leave the link group, let go of the DMB and the device (an
+    /// aborted connection's DMB is parked in the group, unless `group_ends`).
+    fn finish(&self, g: &mut Inner, group_ends: bool) -> Ended {
         g.state = State::Closed;
         let dmb = g.dmb.take();
         if let Some(d) = &dmb {
             self.ns.stats.buffers_gone(self.sndbuf, d.len());
         }
-        Ended { _remote: g.remote.take(), _dmb: dmb, _user: g.user.take() }
+        let park = !group_ends && (g.tx.abort || g.rx.abort);
+        Ended { remote: g.remote.take(), dmb, _user: g.user.take(), park }
     }
 
     /// Lets go of the attached peer DMB (the link group is ending: every connection of the
@@ -482,7 +521,7 @@ impl Conn {
                 // Readers see the error, not an end of stream.
                 g.rx.abort = true;
             }
-            self.finish(&mut g)
+            self.finish(&mut g, true)
         };
         drop(ended);
         self.cv.notify_all();
@@ -491,20 +530,38 @@ impl Conn {
     /// Takes in the peer's CDC message.
     fn receive(&self) {
         let mut g = self.inner.lock();
-        let done = self.take_cdc(&mut g, false);
-        let ended = if done && g.released { Some(self.finish(&mut g)) } else { None };
+        let done = self.take_cdc(&mut g, true);
+        let ended = if done && g.released { Some(self.finish(&mut g, false)) } else { None };
         drop(g);
         self.cv.notify_all();
         self.leave(ended);
     }
 
     /// After [`Conn::finish`], outside the lock: leaves the link group, then lets go of the
-    /// DMB and the device.
+    /// DMB and the device. An aborted connection's DMB is parked in the group instead, with
+    /// its signals ignored (the handler of ours holds the connection, which holds the group).
     fn leave(&self, ended: Option<Ended>) {
-        if let Some(ended) = ended {
-            self.lgr.remove(self);
-            drop(ended);
-        }
+        let Some(mut ended) = ended else { return };
+        drop(ended.remote.take());
+        let park = match ended.dmb.take() {
+            Some(d) if ended.park => {
+                // Without the memory for the new handler it is not parked: unregistered now.
+                let quiet = Arc::new(Parked, GFP_KERNEL).map_err(Error::from);
+                match quiet.and_then(|h| d.on_signal(h)) {
+                    Ok(()) => Some(d),
+                    Err(_) => {
+                        ended.dmb = Some(d);
+                        None
+                    }
+                }
+            }
+            d => {
+                ended.dmb = d;
+                None
+            }
+        };
+        self.lgr.remove(self, park);
+        drop(ended);
     }
 
     /// Reads the peer's CDC message from our DMB and applies it: new cursors, flags, the close
@@ -547,6 +604,8 @@ impl Conn {
             local_prod: g.prod,
         };
         match msg.check(&view) {
+            // Once the peer aborted (or was refused), nothing it writes matters any more.
+            Err(_) if g.rx.abort => false,
             // A message that does not check out may still be one caught mid-write (the two
             // reads can fall inside one slow copy): it is ignored, and only a peer whose
             // messages keep failing, signal after signal, broke the protocol.
@@ -620,20 +679,28 @@ impl Conn {
         self.peer_ring.saturating_sub(used)
     }
 
-    /// Waits on [`Conn::cv`] up to `*timeo` jiffies (updated to what is left).
+    /// Waits on [`Conn::cv`] up to `*timeo` jiffies (updated to what is left;
+    /// `MAX_SCHEDULE_TIMEOUT` waits without a timeout). Takes in the CDC message a signal
+    /// left to it before it returns (see [`Conn::sleepers`]).
     fn wait(&self, g: &mut kernel::sync::MutexGuard<'_, Inner>, timeo: &mut isize) -> Waited {
-        if *timeo == MAX_SCHEDULE_TIMEOUT as isize {
-            if self.cv.wait_interruptible(g) {
-                return Waited::Signal;
-            }
-            return Waited::Again;
-        }
+        let forever = *timeo == MAX_SCHEDULE_TIMEOUT as isize;
         let j = usize::try_from(*timeo).unwrap_or(0);
-        match self.cv.wait_interruptible_timeout(g, j as _) {
+        self.sleepers.fetch_add(1, SeqCst);
+        let res = self.cv.wait_interruptible_timeout_unless(g, j as _, || self.signalled.load(SeqCst));
+        self.sleepers.fetch_sub(1, SeqCst);
+        if self.signalled.swap(false, SeqCst) {
+            // The socket is not released while a thread is in one of its calls, so the
+            // connection does not finish here.
+            // (The handler woke every other waiter and poller already.)
+            self.take_cdc(g, true);
+        }
+        match res {
             CondVarTimeoutResult::Signal { .. } => Waited::Signal,
             CondVarTimeoutResult::Timeout => Waited::Timeout,
             CondVarTimeoutResult::Woken { jiffies } => {
-                *timeo = isize::try_from(jiffies).unwrap_or(0);
+                if !forever {
+                    *timeo = isize::try_from(jiffies).unwrap_or(0);
+                }
                 Waited::Again
             }
         }
@@ -907,7 +974,7 @@ impl Conn {
             let unread = self.unread(&g) > 0;
             let done = self.step(&mut g, Event::Close { unread });
             if done || g.dmb.is_none() {
-                Some(self.finish(&mut g))
+                Some(self.finish(&mut g, false))
             } else {
                 None
             }

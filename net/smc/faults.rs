@@ -16,6 +16,10 @@
 //! message (the connection fails with `EPROTO`), or nothing (it fails after the CLC timeout,
 //! 6 s); a client closed with its handshake in flight closes at once.
 //!
+//! And a bad SMC-D peer: CDC messages no correct peer could send, written into an SMC-D
+//! connection's DMB through its device, signal after signal: the connection aborts
+//! (`ECONNRESET` on both ends) instead of trusting the cursors.
+//!
 //! And the data-ready hook the listeners use (`kernel::net::socket::DataReadyHook`), on a
 //! plain TCP listener: it sees new connections (after the socket's own callback, which
 //! still wakes `accept()`), a socket takes one hook only, and once dropped it sees nothing.
@@ -279,6 +283,80 @@ mod tests {
         for c in clients.iter() {
             assert!(dropped_within(c, 3));
         }
+        Ok(())
+    }
+
+    /// A user EID for the length of a case (SMC-D needs one off s390), removed on drop. The
+    /// netlink requests that change the table could race with this; nothing sends them while
+    /// the module's cases run at load.
+    struct TestEid;
+
+    const TEST_EID: [u8; 32] = *b"SMC-RS-KUNIT.CDC                ";
+
+    impl TestEid {
+        fn add() -> Result<TestEid> {
+            crate::ueid::UEIDS.update(|t| t.add_eid(&TEST_EID))?;
+            Ok(TestEid)
+        }
+    }
+
+    impl Drop for TestEid {
+        fn drop(&mut self) {
+            let _ = crate::ueid::UEIDS.update(|t| t.remove_eid(&TEST_EID));
+        }
+    }
+
+    #[test]
+    fn smcd_peer_sending_impossible_cursors_is_aborted() -> Result {
+        use crate::{
+            cdc::{ConnStateFlags, Cursor, ProducerFlags, SmcdCdc},
+            conn::CDC_REFUSED,
+            lgr::{Role, CORE},
+        };
+        let eid = TestEid::add()?;
+        let l = listener(29913)?;
+        l.set_rcvtimeo(msecs_to_jiffies(TEN_S) as isize);
+        let c = KernelSocket::new(Net::init_ns(), AF_SMC, STREAM, 0)?;
+        c.connect(&SockAddr::from_bytes(&loopback(29913)), 0)?;
+        let a = l.accept(0)?;
+        let core = CORE.get().ok_or(ENODEV)?;
+        // SMC-D in this node (over the loopback device, or over another device both ends
+        // share): the client's connection is the newest of its role, and the server's end
+        // writes into its DMB through the same device.
+        let (client_lgr, conn, user) = core.newest_conn(Role::Client).ok_or(ENOENT)?;
+        let (server_lgr, _, _) = core.newest_conn(Role::Server).ok_or(ENOENT)?;
+        let token = conn.diag().dmb.ok_or(EINVAL)?.token;
+        drop(conn);
+        // A producer cursor far past the end of any ring.
+        let bad = SmcdCdc {
+            prod: Cursor { wrap: 1, count: 0x4000_0000 },
+            cons: Cursor::default(),
+            prod_flags: ProducerFlags::default(),
+            conn_state: ConnStateFlags::default(),
+        }
+        .encode();
+        let refused = CDC_REFUSED.load(Relaxed);
+        // One message that fails its checks may be one read mid-write: the connection gives
+        // up only on a peer whose signalled messages keep failing.
+        for _ in 0..12 {
+            user.move_data(token, 0, true, 0, &bad)?;
+            fsleep(Delta::from_millis(20));
+        }
+        let mut b = [0u8; 16];
+        c.set_rcvtimeo(msecs_to_jiffies(TEN_S) as isize);
+        let client_got = c.recv_bytes(&mut b, 0);
+        a.set_rcvtimeo(msecs_to_jiffies(TEN_S) as isize);
+        let server_got = a.recv_bytes(&mut b, 0);
+        let refused_now = CDC_REFUSED.load(Relaxed);
+        drop((c, a, l, user));
+        // The groups go with the case: later tests count the link groups they make.
+        fsleep(Delta::from_millis(100));
+        core.end_groups(&[client_lgr, server_lgr]);
+        drop(eid);
+        assert!(matches!(client_got, Err(e) if e == ECONNRESET));
+        // The server end was told (an abort message): its reads fail too.
+        assert!(matches!(server_got, Err(e) if e == ECONNRESET));
+        assert_eq!(refused_now, refused + 1);
         Ok(())
     }
 

@@ -28,7 +28,7 @@ use crate::{conn::Conn, dibs::Entry, dibs::MAX_DEVICES};
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::{
     alloc::KVVec,
-    dibs::{DeviceUser, Gid},
+    dibs::{DeviceUser, Dmb, Gid},
     global_arc::GlobalArc,
     new_mutex, new_spinlock_irq, new_work,
     prelude::*,
@@ -161,6 +161,13 @@ pub(crate) struct DevDiag {
 
 struct Conns {
     list: KVVec<Arc<Conn>>,
+    /// The DMBs of connections that ended in an abort, kept registered until the group ends
+    /// (room for one per connection is reserved when it joins). The peer does not answer an
+    /// abort, so it may still hold such a DMB attached or write into it: its late writes land
+    /// here and not in a buffer registered anew, and the loopback device never sees a DMB
+    /// unregistered under an attachment of the peer's (which it mishandles: see
+    /// `Conn::send_cdc`).
+    parked: KVVec<Dmb>,
     /// When the group last became idle.
     idle_since: Option<Instant<Monotonic>>,
 }
@@ -348,6 +355,18 @@ impl Core {
         }
     }
 
+    /// The newest connection in the newest link group of `role` that has one, that group and
+    /// a hold on its device (for the KUnit cases that play a bad peer).
+    #[cfg(CONFIG_KUNIT = "y")]
+    pub(crate) fn newest_conn(&self, role: Role) -> Option<(Arc<LinkGroup>, Arc<Conn>, DeviceUser)> {
+        let groups = self.groups().ok()?;
+        groups.iter().rev().filter(|g| g.role == role).find_map(|g| {
+            let c = g.conns.lock().list.last().cloned()?;
+            let user = g.user.lock().clone()?;
+            Some((g.clone(), c, user))
+        })
+    }
+
     /// A hold on the `i`-th device of the list.
     pub(crate) fn device_at(&self, i: usize) -> Option<DeviceUser> {
         let devices = self.devices.lock();
@@ -403,6 +422,14 @@ impl Core {
         }
     }
 
+    /// Ends `groups` (taken out of the list) as the module's exit does: every connection
+    /// detaches first (for the KUnit cases that play a bad peer).
+    #[cfg(CONFIG_KUNIT = "y")]
+    pub(crate) fn end_groups(&self, groups: &[Arc<LinkGroup>]) {
+        self.lgrs.lock().retain(|g| !groups.iter().any(|x| Arc::ptr_eq(g, x)));
+        end_all(groups);
+    }
+
     /// The device behind `key` is going: ends its link groups.
     pub(crate) fn device_gone(&self, key: usize) {
         let gone = self.take_groups(|g| g.dev_key == key);
@@ -454,7 +481,7 @@ impl LinkGroup {
                 user <- new_mutex!(Some(user), "LinkGroup::user"),
                 dev_key,
                 conns <- new_mutex!(
-                    Conns { list: KVVec::new(), idle_since: Some(Instant::now()) },
+                    Conns { list: KVVec::new(), parked: KVVec::new(), idle_since: Some(Instant::now()) },
                     "LinkGroup::conns"
                 ),
                 terminated: AtomicBool::new(false),
@@ -532,15 +559,26 @@ impl LinkGroup {
             return Err(ECONNABORTED);
         }
         c.list.reserve(1, GFP_KERNEL)?;
+        // Room to park every live connection's DMB.
+        let live = c.list.len() + 1;
+        c.parked.reserve(live, GFP_KERNEL)?;
         c.list.push_within_capacity(conn).map_err(|_| ENOMEM)?;
         c.idle_since = None;
         Ok(())
     }
 
-    /// Takes `conn` out of the group (its connection ended).
-    pub(crate) fn remove(&self, conn: &Conn) {
-        let gone = {
+    /// Takes `conn` out of the group (its connection ended), keeping `park` (its DMB, after
+    /// an abort) registered until the group ends.
+    pub(crate) fn remove(&self, conn: &Conn, park: Option<Dmb>) {
+        let (gone, unparked) = {
             let mut c = self.conns.lock();
+            // `end` takes the parked DMBs under this lock after it set `terminated`.
+            let unparked = match park {
+                Some(d) if !self.terminated.load(Ordering::Acquire) => {
+                    c.parked.push_within_capacity(d).err().map(|e| e.0)
+                }
+                d => d,
+            };
             let gone = c
                 .list
                 .iter()
@@ -549,9 +587,10 @@ impl LinkGroup {
             if c.list.is_empty() {
                 c.idle_since = Some(Instant::now());
             }
-            gone
+            (gone, unparked)
         };
         // The last reference may go here, outside the lock.
+        drop(unparked);
         drop(gone);
     }
 
@@ -577,11 +616,15 @@ impl LinkGroup {
         if self.terminated.swap(true, Ordering::AcqRel) {
             return;
         }
-        let conns = core::mem::take(&mut self.conns.lock().list);
+        let (conns, parked) = {
+            let mut c = self.conns.lock();
+            (core::mem::take(&mut c.list), core::mem::take(&mut c.parked))
+        };
         for c in conns.iter() {
             c.terminate(err);
         }
         drop(conns);
+        drop(parked);
         let user = self.user.lock().take();
         if let (true, Some(u)) = (tell, user.as_ref()) {
             // `union smcd_sw_event_info`: the group id, the VLAN (none), the code.

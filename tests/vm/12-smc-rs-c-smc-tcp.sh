@@ -31,43 +31,25 @@ else
 	smctest stats > /tmp/stats0
 fi
 
-# stream NAME ROLE CONNS BYTES PORT [FAMILY]: this VM is ROLE (server or
-# client), with sockets of FAMILY (smc: AF_SMC, inet: IPPROTO_SMC).
-stream() {
-	if [ "$2" = server ]; then
-		smctest stream server --family "${6:-smc}" --port "$5" --conns "$3" --bytes "$4" \
-			--timeout 600 --name "$1-server" >/tmp/s.out 2>&1
-	else
-		smctest stream client --family "${6:-smc}" --addr "$PEER_IP" --port "$5" --conns "$3" \
-			--bytes "$4" --timeout 600 --name "$1-client" >/tmp/s.out 2>&1
-	fi
-	rc=$?
-	grep -v '^  conn ' /tmp/s.out | head -30
-	grep -q "^TEST $1-" /tmp/s.out || echo "TEST $1-$2 FAIL (exit $rc)"
-	[ $rc -eq 0 ] || fails=$((fails + 1))
-}
-# pair NAME CONNS BYTES PORT RUST-ROLE [FAMILY]: the Rust family (host) is
-# RUST-ROLE.
-pair() {
+# rs_pair NAME CONNS BYTES PORT RUST-ROLE [FAMILY]: `pair`, the Rust family
+# (host) being RUST-ROLE (server or client), with sockets of FAMILY (smc:
+# AF_SMC, inet: IPPROTO_SMC).
+rs_pair() {
 	meet "$1" > /dev/null
-	if [ "$VM_ROLE" = host ]; then
-		stream "$1" "$5" "$2" "$3" "$4" "${6:-smc}"
-	elif [ "$5" = server ]; then
-		stream "$1" client "$2" "$3" "$4" "${6:-smc}"
-	else
-		stream "$1" server "$2" "$3" "$4" "${6:-smc}"
-	fi
+	srv=host
+	[ "$5" = client ] && srv=guest
+	PAIR_SERVER=$srv pair "$1" "$4" --family "${6:-smc}" --conns "$2" --bytes "$3" --timeout 600
 }
 # 100 connections carry 8K each way: on the TCG rig TCP moves about 2 Mbit/s,
 # and the CLC messages of the last handshakes must not wait behind the bulk
 # data of the first connections for more than the C side's CLC timeout (6 s).
-pair rust-server-1 1 4M 7101 server
-pair rust-server-100 100 8K 7102 server
-pair rust-client-1 1 4M 7103 client
-pair rust-client-100 100 8K 7104 client
+rs_pair rust-server-1 1 4M 7101 server
+rs_pair rust-server-100 100 8K 7102 server
+rs_pair rust-client-1 1 4M 7103 client
+rs_pair rust-client-100 100 8K 7104 client
 # The same handshakes between IPPROTO_SMC sockets on both sides.
-pair rust-inet-server-1 1 1M 7105 server inet
-pair rust-inet-client-1 1 1M 7106 client inet
+rs_pair rust-inet-server-1 1 1M 7105 server inet
+rs_pair rust-inet-client-1 1 1M 7106 client inet
 meet done > /dev/null
 
 # rsn FILE ROLE CODE: the count of `ROLE CODE COUNT` in a copy of smc_rs's
@@ -107,10 +89,10 @@ if [ "$VM_ROLE" = guest ]; then
 	check ueid-add smctest ueid add "$EID"
 	smctest stats > /tmp/stats1
 fi
-pair ism-rust-server-1 1 2M 7111 server
-pair ism-rust-server-10 10 8K 7112 server
-pair ism-rust-client-1 1 2M 7113 client
-pair ism-rust-client-10 10 8K 7114 client
+rs_pair ism-rust-server-1 1 2M 7111 server
+rs_pair ism-rust-server-10 10 8K 7112 server
+rs_pair ism-rust-client-1 1 2M 7113 client
+rs_pair ism-rust-client-10 10 8K 7114 client
 meet ism-done > /dev/null
 
 if [ "$VM_ROLE" = guest ]; then

@@ -38,21 +38,11 @@ streaming() { attached 4 || grep -q '^TEST doomed-client ' /tmp/c.out; }
 no_smcd_lgr() { ! smctest linkgroups | grep -q '^smcd_lgr '; }
 no_dmbs() { [ "$(fabric dmbs)" = 0 ] && [ "$(fabric retired)" = 0 ]; }
 
-# stream NAME SERVER-ROLE PORT CONNS BYTES: CONNS connections of BYTES each
-# way, served by the VM in SERVER-ROLE; both check every byte and that
-# every connection is SMC-D (smc_diag).
+# stream NAME SERVER-ROLE PORT CONNS BYTES: `pair`, CONNS connections of
+# BYTES each way, served by the VM in SERVER-ROLE; both check every byte and
+# that every connection is SMC-D (smc_diag).
 stream() {
-	if [ "$VM_ROLE" = "$2" ]; then
-		smctest stream server --family inet --port "$3" --conns "$4" --bytes "$5" \
-			--expect smcd --timeout 600 --name "$1-server" >/tmp/s.out 2>&1
-	else
-		smctest stream client --family inet --addr "$PEER_IP" --port "$3" --conns "$4" \
-			--bytes "$5" --expect smcd --timeout 600 --name "$1-client" >/tmp/s.out 2>&1
-	fi
-	rc=$?
-	grep -v '^  conn ' /tmp/s.out | head -40
-	grep -q "^TEST $1-" /tmp/s.out || echo "TEST $1-$VM_ROLE FAIL (exit $rc)"
-	[ $rc -eq 0 ] || fails=$((fails + 1))
+	PAIR_SERVER=$2 pair "$1" "$3" --family inet --conns "$4" --bytes "$5" --expect smcd --timeout 600
 }
 
 # The restarted guest's test names say so (one log holds both boots).

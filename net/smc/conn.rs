@@ -27,8 +27,9 @@
 //! - `sendmsg` copies into the peer's ring as far as the peer's last consumer cursor allows,
 //!   then sends its CDC message; with no room it sets `write_blocked` and waits for the
 //!   peer's consumer update. Unlike C, no unsent data is queued: data goes to the peer at
-//!   once, in pieces of the send buffer's size (one copy from user space into the send
-//!   buffer, one by the device into the peer's DMB).
+//!   once, straight into the attached peer ring or in pieces of the send buffer's size (one
+//!   copy from user space into the send buffer, one by the device into the peer's DMB).
+//!   Corked (`TCP_CORK`, `MSG_MORE`), only the CDC message waits, while the ring has room.
 //! - Closing follows `wire/src/close.rs` (C's states): the close, `shutdown` and the peer's
 //!   flags move the state, and a step's message goes out as a CDC message with the flag.
 //!   A released socket's connection lives on until its close completes (the peer's close
@@ -113,6 +114,8 @@ struct Inner {
     rx: Flags,
     /// Our producer cursor in the peer's ring.
     prod: Cursor,
+    /// The producer cursor we last told the peer (behind `prod` while corked).
+    prod_told: Cursor,
     /// The peer's consumer cursor in its ring, as last accepted.
     peer_cons: Cursor,
     /// The closing flags we sent.
@@ -348,6 +351,7 @@ impl Conn {
                         peer_flags: ProducerFlags::default(),
                         rx: Flags::default(),
                         prod: Cursor::default(),
+                        prod_told: Cursor::default(),
                         peer_cons: Cursor::default(),
                         tx: Flags::default(),
                         write_blocked: false,
@@ -453,6 +457,7 @@ impl Conn {
         match user.move_data(self.peer_token, 0, true, 0, &msg.encode()) {
             Ok(()) => {
                 g.cons_told = g.cons;
+                g.prod_told = g.prod;
                 Ok(())
             }
             Err(e) => {
@@ -776,8 +781,18 @@ impl Conn {
         copy_pieces(pieces, |at, n| dmb.copy_to_iter(at, n, dest))
     }
 
-    /// `sendmsg`: `len` bytes from `msg`; `timeo` as `sock_sndtimeo()` gives it.
-    pub(crate) fn send(&self, msg: &mut MsgHdr<'_>, len: usize, flags: u32, mut timeo: isize) -> Result<usize> {
+    /// `sendmsg`: `len` bytes from `msg`; `timeo` as `sock_sndtimeo()` gives it. With `cork`
+    /// (`TCP_CORK`, `MSG_MORE`) the data goes into the peer's ring but the message that tells
+    /// the peer of it waits while the ring has room (C: `smc_tx_should_cork()`), for the next
+    /// send, [`Conn::push`] or the close.
+    pub(crate) fn send(
+        &self,
+        msg: &mut MsgHdr<'_>,
+        len: usize,
+        flags: u32,
+        cork: bool,
+        mut timeo: isize,
+    ) -> Result<usize> {
         if flags & bindings::MSG_OOB != 0 {
             return Err(EOPNOTSUPP);
         }
@@ -814,6 +829,10 @@ impl Conn {
                 // C: `SMC_STAT_RMB_TX_PEER_FULL`, a write that finds no room in the peer's ring.
                 self.ns.stats.add(Count::TxPeerFull, 1);
                 g.write_blocked = true;
+                if g.prod_told != g.prod {
+                    // Corked data the peer must hear of to make room.
+                    let _ = self.send_cdc(&mut g);
+                }
                 if timeo == 0 {
                     break;
                 }
@@ -854,7 +873,9 @@ impl Conn {
                 return Err(EFAULT);
             }
             sent += got;
-            let _ = self.send_cdc(&mut g);
+            if !(cork && self.room(&g) > 0) {
+                let _ = self.send_cdc(&mut g);
+            }
             if got < n {
                 break;
             }
@@ -898,6 +919,15 @@ impl Conn {
         Ok(())
     }
 
+    /// Tells the peer of corked data (`TCP_CORK` cleared, `TCP_NODELAY` set: C's
+    /// `smc_tx_pending()`).
+    pub(crate) fn push(&self) {
+        let mut g = self.inner.lock();
+        if g.prod_told != g.prod && g.state.can_send() && !g.tx.any_close() && g.err.is_none() {
+            let _ = self.send_cdc(&mut g);
+        }
+    }
+
     /// `poll`.
     pub(crate) fn poll(&self, args: &PollArgs<'_>) -> u32 {
         args.register(&self.cv);
@@ -927,15 +957,15 @@ impl Conn {
     /// The value of an ioctl the connection answers itself: `SIOCINQ` (bytes to read),
     /// `SIOCOUTQ` (bytes sent that the peer has not consumed as far as we know: the data sits
     /// in its DMB, as the C smc counts it where its send buffer is the peer's DMB), and
-    /// `SIOCOUTQNSD` (bytes not sent yet: none, `sendmsg` moves its data at once); `None`
-    /// for others.
+    /// `SIOCOUTQNSD` (bytes not sent yet: the corked ones, in the peer's ring but not told);
+    /// `None` for others.
     pub(crate) fn ioctl_value(&self, cmd: u32) -> Option<i32> {
         let mut g = self.inner.lock();
         self.take_cdc(&mut g, false);
         let v = match cmd {
             SIOCINQ => self.unread(&g),
             SIOCOUTQ => self.peer_ring.saturating_sub(self.room(&g)),
-            SIOCOUTQNSD => 0,
+            SIOCOUTQNSD => g.prod_told.distance_to(self.peer_ring, g.prod).unwrap_or(0),
             _ => return None,
         };
         Some(i32::try_from(v).unwrap_or(i32::MAX))

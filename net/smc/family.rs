@@ -87,6 +87,8 @@ pub(crate) struct SmcSock {
     clc: Arc<KernelSocket>,
     /// `SMC_LIMIT_HS`: limit handshakes while the listener's SYN queue is congested.
     limit_hs: AtomicBool,
+    /// `TCP_CORK` is set (on the CLC socket, whose option it is): SMC-D sends cork.
+    corked: AtomicBool,
     /// The client's handshake was started and has not been seen done yet. Read without the
     /// lock as a fast path.
     hs_pending: AtomicBool,
@@ -125,6 +127,7 @@ impl SmcSock {
             clc,
             smcd: once,
             limit_hs: AtomicBool::new(ns.settings.limit_hs()),
+            corked: AtomicBool::new(false),
             ns,
             hs_pending: AtomicBool::new(false),
             broken: AtomicBool::new(false),
@@ -481,13 +484,21 @@ impl Family for Smc {
             }
             l if l == bindings::SOL_TCP as i32 => {
                 smc.clc.setsockopt(level, name, val)?;
-                // C counts switching Nagle off, and uncorking, on a connected socket.
-                if smc.smcd.as_ref().is_some() {
-                    let on = val.read_int().map(|v| v != 0);
-                    match name as u32 {
-                        bindings::TCP_NODELAY if on == Ok(true) => smc.ns.stats.add(Count::NoDelay, 1),
-                        bindings::TCP_CORK if on == Ok(false) => smc.ns.stats.add(Count::Cork, 1),
-                        _ => {}
+                let on = val.read_int().map(|v| v != 0);
+                if name as u32 == bindings::TCP_CORK {
+                    smc.corked.store(on == Ok(true), Ordering::Relaxed);
+                }
+                // On a connected socket C counts switching Nagle off, and uncorking, and
+                // either sends what was corked.
+                if let Some(conn) = smc.smcd.as_ref() {
+                    let push = match name as u32 {
+                        bindings::TCP_NODELAY if on == Ok(true) => Some(Count::NoDelay),
+                        bindings::TCP_CORK if on == Ok(false) => Some(Count::Cork),
+                        _ => None,
+                    };
+                    if let Some(count) = push {
+                        smc.ns.stats.add(count, 1);
+                        conn.push();
                     }
                 }
                 Ok(())
@@ -524,7 +535,8 @@ impl Family for Smc {
             if len > peer_ring as usize {
                 stats.add(Count::TxPeerSizeSmall, 1);
             }
-            let rc = conn.send(msg, len, flags, sock.timeo(true, nonblock));
+            let cork = flags & bindings::MSG_MORE != 0 || smc.corked.load(Ordering::Relaxed);
+            let rc = conn.send(msg, len, flags, cork, sock.timeo(true, nonblock));
             stats.sent(len, &rc);
             return rc.map_err(|e| sock.stream_error(flags, e));
         }

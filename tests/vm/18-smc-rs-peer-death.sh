@@ -14,7 +14,6 @@ N=4
 
 check ism-load modprobe ism_ivshmem
 dev=$(ls -d /sys/kernel/debug/ism_ivshmem/* | head -1)
-fabric() { awk -v k="$1" '$1 == k { print $2 }' "$dev/fabric"; }
 if [ "$VM_ROLE" = host ]; then
 	check smc-rs-load modprobe smc_rs
 else
@@ -39,10 +38,7 @@ if [ "$VM_ROLE" = guest ]; then
 	smctest stream client --family smc --addr "$PEER_IP" --port 7201 --conns "$N" \
 		--bytes 512M --expect any --timeout 300 --name doomed-client >/tmp/c.out 2>&1 &
 	# Die once the streams run (all N SMC-D: C attaches one host DMB each).
-	i=0
-	until [ "$(fabric attached)" -ge "$N" ] || [ $i -ge 600 ]; do
-		i=$((i + 1)); sleep 0.2
-	done
+	wait_attached "$N"
 	cat "$dev/fabric"
 	meet dying now > /dev/null
 	sleep 3

@@ -21,8 +21,6 @@ check ism-load modprobe ism_ivshmem
 dev=$(ls -d /sys/kernel/debug/ism_ivshmem/* | head -1)
 check c-smc-load modprobe smc
 check ueid-add smctest ueid add "$EID"
-# fabric FIELD: a line of the driver's debugfs `fabric` file.
-fabric() { awk -v k="$1" '$1 == k { print $2 }' "$dev/fabric"; }
 
 meet ready > /dev/null
 
@@ -48,10 +46,7 @@ if [ "$VM_ROLE" = guest ]; then
 	# client attaches (writes straight into) one host DMB per connection.
 	# Dying in the middle of a CLC handshake is another test's business.
 	start=$(cut -d. -f1 /proc/uptime)
-	i=0
-	until [ "$(fabric attached)" -ge "$N" ] || [ $i -ge 600 ]; do
-		i=$((i + 1)); sleep 0.2
-	done
+	wait_attached "$N"
 	echo "$N connections attached after $(( $(cut -d. -f1 /proc/uptime) - start )) s"
 	cat "$dev/fabric"
 	check copy-avoidance-attached sh -c "[ $(fabric attached) -ge $N ]"

@@ -19,9 +19,6 @@ EID=SMC-RS-FABRIC.TEST
 # guest's script starts from the top, so from its return on both sides
 # count from 7011 (met=10).
 
-# fabric FIELD: a line of the driver's debugfs `fabric` file.
-fabric() { awk -v k="$1" '$1 == k { print $2 }' "$dev/fabric"; }
-
 # until_true TRIES CMD...: runs CMD every 0.2 s until it succeeds, at most
 # TRIES times.
 until_true() {

@@ -18,7 +18,6 @@ EID=SMC-RS-FABRIC.TEST
 
 check ism-load modprobe ism_ivshmem
 dev=$(ls -d /sys/kernel/debug/ism_ivshmem/* | head -1)
-fabric() { awk -v k="$1" '$1 == k { print $2 }' "$dev/fabric"; }
 check c-smc-load modprobe smc
 check ueid-add smctest ueid add "$EID"
 meet ready > /dev/null
@@ -30,8 +29,7 @@ if [ "$VM_ROLE" = guest ]; then
 	pair gone 7602 --family inet --conns 20 --bytes 16M --expect smcd --timeout 600 &
 	p=$!
 	# Restart the server once all 20 are SMC-D and streaming (attached).
-	i=0
-	until [ "$(fabric attached)" -ge 20 ] || [ $i -ge 600 ]; do i=$((i + 1)); sleep 0.2; done
+	wait_attached 20
 	check streams-attached sh -c "[ $(fabric attached) -ge 20 ]"
 	echo VMRUN-RESTART-SERVER
 	wait $p

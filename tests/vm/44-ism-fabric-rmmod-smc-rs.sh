@@ -17,7 +17,6 @@ N=10
 
 check ism-load modprobe ism_ivshmem
 dev=$(ls -d /sys/kernel/debug/ism_ivshmem/* | head -1)
-fabric() { awk -v k="$1" '$1 == k { print $2 }' "$dev/fabric"; }
 check smc-rs-load modprobe smc_rs
 check ueid-add smctest ueid add "$EID"
 meet ready > /dev/null
@@ -29,8 +28,7 @@ if [ "$VM_ROLE" = host ]; then
 		--expect any --timeout 300 --name pulled-server >/tmp/p.out 2>&1 &
 	spid=$!
 	# Refused while the streams run (the guest pulls its device later).
-	i=0
-	until [ "$(fabric attached)" -ge "$N" ] || [ $i -ge 600 ]; do i=$((i + 1)); sleep 0.2; done
+	wait_attached "$N"
 	check rmmod-smc-rs-refused-server sh -c '! rmmod smc_rs'
 	meet refused > /dev/null
 	start=$(cut -d. -f1 /proc/uptime)
@@ -51,8 +49,7 @@ else
 	smctest stream client --family inet --addr "$PEER_IP" --port 7802 --conns "$N" \
 		--bytes 512M --expect any --timeout 300 --name pulled-client >/tmp/p.out 2>&1 &
 	cpid=$!
-	i=0
-	until [ "$(fabric attached)" -ge "$N" ] || [ $i -ge 600 ]; do i=$((i + 1)); sleep 0.2; done
+	wait_attached "$N"
 	check streams-attached sh -c "[ $(fabric attached) -ge $N ]"
 	check rmmod-smc-rs-refused-client sh -c '! rmmod smc_rs'
 	meet refused > /dev/null

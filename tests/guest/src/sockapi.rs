@@ -32,6 +32,8 @@ const SMC_LIMIT_HS: i32 = 1;
 /// `SIOCINQ` = `FIONREAD`, `SIOCOUTQ` = `TIOCOUTQ` (include/uapi/linux/sockios.h).
 const SIOCINQ: libc::Ioctl = libc::FIONREAD;
 const SIOCOUTQ: libc::Ioctl = libc::TIOCOUTQ;
+/// `SIOCOUTQNSD` (include/uapi/linux/sockios.h): bytes queued but not sent.
+const SIOCOUTQNSD: libc::Ioctl = 0x894B;
 
 /// How long one step may wait (TCG VMs with a debug kernel are slow).
 const WAIT: Duration = Duration::from_secs(10);
@@ -1204,6 +1206,16 @@ fn tcp_cork(c: &Ctx) -> Res {
     )?;
     for part in data.chunks(100) {
         send_all(&p.c, part)?;
+    }
+    if p.mode == ConnMode::Smcd {
+        // On SMC-D the data is in the peer's DMB, but the peer is not told of it while the
+        // ring has room (C: `smc_tx_should_cork()`, no time limit as TCP's 200 ms): it reads
+        // nothing, and the sender counts it as not sent.
+        std::thread::sleep(Duration::from_millis(300));
+        let inq = os("SIOCINQ", raw::ioctl_get(&p.s, SIOCINQ))?;
+        ensure!(inq == 0, "SIOCINQ {inq} at the peer while corked");
+        let nsd = os("SIOCOUTQNSD", raw::ioctl_get(&p.c, SIOCOUTQNSD))?;
+        ensure!(nsd == 300, "SIOCOUTQNSD {nsd} while corked, want 300");
     }
     os(
         "TCP_CORK 0",

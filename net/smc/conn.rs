@@ -82,7 +82,6 @@ const MAX_REFUSED: u32 = 8;
 pub(crate) static CDC_IGNORED: AtomicU64 = AtomicU64::new(0);
 pub(crate) static CDC_REFUSED: AtomicU64 = AtomicU64::new(0);
 
-
 /// The ring offset of the producer cursor word and of the consumer cursor word in a CDC
 /// message.
 const OFF_PROD: usize = 8;
@@ -243,8 +242,6 @@ impl DmbSignal for RxSignal {
     }
 }
 
-/// A new connection token: never 0; tokens repeat only after 2^32 connections, long after
-/// a connection with the same one is gone.
 /// Copies the ring pieces `(offset, len)` one after the other with `copy(offset in the DMB,
 /// len)`, which returns how many bytes it copied; stops after a short copy (the end of the
 /// application's buffer, or a fault). Returns how many in all.
@@ -271,6 +268,8 @@ fn alloc_sndbuf(want: u32) -> Result<KVVec<u8>> {
     Err(ENOMEM)
 }
 
+/// A new connection token: never 0; tokens repeat only after 2^32 connections, long after
+/// a connection with the same one is gone.
 fn new_token() -> u32 {
     loop {
         let t = NEXT_TOKEN.fetch_add(1, Relaxed).wrapping_add(1);
